@@ -1,0 +1,5 @@
+"""Shared pytest set-up: quiet TensorFlow, one thread pair, headless plots."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
