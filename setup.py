@@ -22,6 +22,14 @@ setup(
     extras_require={"test": ["pytest>=7"]},
     entry_points={
         "console_scripts": [
+            "gmm-vi=scripts.gmm_vi:main",
+            "gmm-vi-sweep=scripts.gmm_vi_sweep:main",
+            "gmm-vi-bench=scripts.bench_gmm_vi:main",
+            "gmvae=scripts.gmvae:main",
+            "gmvae-bench=scripts.bench_gmvae:main",
+            "serket-vae-gmm=scripts.serket_vae_gmm:main",
+            "serket-bench=scripts.bench_serket:main",
+            "make-report=scripts.make_report:main",
         ],
     },
 )
