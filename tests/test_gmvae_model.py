@@ -1,0 +1,118 @@
+"""GMVAE model and inference nets: node shapes, the summed-out z, sampling, config."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common import zs
+from gmvae.config import GMVAEConfig
+from gmvae.model import GMVAE, cluster_log_posterior, mixture_log_prob
+from gmvae.variants import variant_config
+
+TINY = dict(n_clusters=3, latent_dim=4, enc_hidden=(16,), dec_hidden=(8, 12),
+            batch_size=10, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def model():
+    tf.random.set_seed(0)
+    return GMVAE(GMVAEConfig(**TINY))
+
+
+def test_node_shapes(model):
+    n, s, k, d = 5, 2, 3, 4
+    x = tf.cast(tf.random.uniform([n, 784]) < 0.5, tf.float32)
+    q = model.variational(x, s)
+    assert q["h_mean"].shape == (n, d) and q["h_logstd"].shape == (n, d)
+    assert q["h"].tensor.shape == (s, n, d)
+    assert q.cond_log_prob("h").shape == (s, n)
+    bn = model.generative(n, s).observe(x=x, h=q["h"].tensor)
+    assert bn["z"].tensor.shape == (s, n, k)
+    assert bn["h"].tensor.shape == (s, n, d)
+    assert bn["x_logits"].shape == (s, n, 784) and bn["x_mean"].shape == (s, n, 784)
+    assert bn.cond_log_prob("x").shape == (s, n)
+    assert bn.log_joint().shape == (s, n)
+    # Unobserved: everything is sampled with the particle axis in front.
+    free = model.generative(n, s, marginal=False).observe()
+    assert free["z"].tensor.shape == (s, n, k)
+    assert free["x"].tensor.shape == (s, n, 784)
+    assert set(np.unique(free["x"].tensor.numpy())) <= {0, 1}
+    np.testing.assert_allclose(free["z"].tensor.numpy().sum(-1), 1.0)
+    lb = zs.elbo(model.generative(n, s), {"x": x}, variational=q, axis=0)
+    assert lb.tensor.shape == (n,) and lb.sgvb().shape == (n,)
+    assert np.all(np.isfinite(lb.tensor.numpy()))
+
+
+def test_marginal_log_p_h_equals_brute_force_sum_over_z(model):
+    """log p(h) from the custom log_joint == log sum_k p(z=k) p(h | z=k) built
+    node by node with z observed."""
+    pi_logits, mu, logstd = model.prior_params()
+    pi_logits.assign([0.3, -1.0, 0.5])
+    logstd.assign(np.random.default_rng(0).normal(0, 0.3, (3, 4)).astype(np.float32))
+    n, k = 6, 3
+    h = tf.random.normal([n, 4], seed=1) * 2.
+    terms = []
+    for j in range(k):
+        z = tf.one_hot(tf.fill([n], j), k)
+        bn = model.generative(n, marginal=False).observe(z=z, h=h)
+        terms.append(bn.cond_log_prob("z") + bn.cond_log_prob("h"))
+    brute = tf.reduce_logsumexp(tf.stack(terms, -1), -1).numpy()
+    np.testing.assert_allclose(mixture_log_prob(h, pi_logits, mu, logstd).numpy(), brute,
+                               rtol=1e-5, atol=1e-4)
+    # The marginal log_joint = log p(x|h) + log p(h).
+    x = tf.zeros([n, 784])
+    bn = model.generative(n).observe(x=x, h=h)
+    np.testing.assert_allclose(bn.log_joint().numpy(),
+                               (bn.cond_log_prob("x") + brute).numpy(), rtol=1e-5, atol=1e-3)
+    # And p(z | h) is the normalised version of the same terms.
+    post = tf.exp(cluster_log_posterior(h, pi_logits, mu, logstd)).numpy()
+    np.testing.assert_allclose(post, tf.nn.softmax(tf.stack(terms, -1)).numpy(), atol=1e-5)
+
+
+def test_brute_force_in_numpy():
+    """Independent numpy check of the mixture density on random parameters."""
+    rng = np.random.default_rng(3)
+    k, d = 4, 3
+    logits, mu = rng.normal(size=k), rng.normal(size=(k, d))
+    logstd, h = rng.normal(0, .2, (k, d)), rng.normal(size=(7, d))
+    pi = np.exp(logits) / np.exp(logits).sum()
+    dens = sum(pi[j] * np.prod(np.exp(-0.5 * ((h - mu[j]) / np.exp(logstd[j])) ** 2)
+                               / (np.sqrt(2 * np.pi) * np.exp(logstd[j])), -1)
+               for j in range(k))
+    got = mixture_log_prob(tf.constant(h, tf.float32), tf.constant(logits, tf.float32),
+                           tf.constant(mu, tf.float32), tf.constant(logstd, tf.float32))
+    np.testing.assert_allclose(got.numpy(), np.log(dens), rtol=1e-4)
+
+
+def test_sample_per_cluster_shape_and_range(model):
+    out = model.sample_per_cluster(4, seed=1)
+    assert out.shape == (3, 4, 784)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    with pytest.raises(ValueError, match="n_per_cluster"):
+        model.sample_per_cluster(0)
+
+
+def test_plain_vae_has_no_z():
+    vae = GMVAE(GMVAEConfig(prior="normal", **TINY))
+    q = vae.variational(tf.zeros([2, 784]), 3)
+    bn = vae.generative(2, 3).observe(x=tf.zeros([2, 784]), h=q["h"].tensor)
+    assert "z" not in bn.nodes and bn.log_joint().shape == (3, 2)
+    assert not vae.has_clusters
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(n_clusters=0), "n_clusters"), (dict(latent_dim=0), "latent_dim"),
+    (dict(enc_hidden=()), "enc_hidden"), (dict(prior="t"), "prior"),
+    (dict(strategy="tpu"), "strategy"), (dict(pull_weight=-1.), "pull_weight"),
+    (dict(prior="normal", pretrain_epochs=2), "plain VAE"),
+])
+def test_bad_config_raises(bad, match):
+    with pytest.raises(ValueError, match=match):
+        GMVAEConfig(**bad)
+
+
+def test_variants_are_valid_configs():
+    from gmvae.variants import VARIANTS
+    for name in VARIANTS:
+        assert isinstance(variant_config(name, epochs=1), GMVAEConfig)
+    with pytest.raises(ValueError, match="variant"):
+        variant_config("nope")
