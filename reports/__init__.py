@@ -1,0 +1,1 @@
+"""The assignment reports: templates, the generator and the generated files."""

@@ -1,0 +1,456 @@
+"""Markdown tables and passages generated from the results JSON.
+
+Each generator takes ``{results name: JSON}`` and returns Markdown; they are
+registered in :data:`GENERATORS` under the names the templates use
+(``{{ table:gmm_params }}``, ``{{ text:gmm_design }}``, ...).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["GENERATORS", "md_table", "fmt"]
+
+GENERATORS = {}
+
+
+def generator(name):
+    def register(fn):
+        GENERATORS[name] = fn
+        return fn
+    return register
+
+
+def fmt(value, spec=".3f"):
+    """Format a number (``-`` for None / NaN)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)) and spec.endswith("f"):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return format(value, spec)
+
+
+def md_table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |",
+             "| " + " | ".join("---" for _ in headers) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _vec(values, spec=".2f"):
+    return "(" + ", ".join(fmt(v, spec) for v in values) + ")"
+
+
+# ---------------------------------------------------------------------------
+# Part 2
+# ---------------------------------------------------------------------------
+@generator("gmm_design")
+def gmm_design(results):
+    c = results["gmm_run"]["config"]
+    return (
+        f"Settings of the fit below (`GMMVIConfig`): estimator `{c['estimator']}`, "
+        f"{c['posterior']} q(z|x) with {c['hidden_units']} tanh units, "
+        f"{c['n_restarts']} restarts trained side by side and the one with the "
+        f"highest exact ELBO kept, {c['n_particles']} samples of z per point and "
+        f"step, Adam with step {c['learning_rate']}, NVIL decay {c['decay']}, "
+        f"variance normalisation {fmt(c['variance_normalization'])}. A restart "
+        f"has converged when its exact ELBO improved by less than {c['tol']} "
+        f"nats/point over {c['patience']} checks of {c['eval_every']} "
+        f"iterations (at most {c['max_iters']}); then {c['polish_iters']} "
+        f"iterations at {c['polish_lr_factor']} x the step size with "
+        f"{c['polish_particles']} samples average out the score-function jitter.")
+
+
+@generator("gmm_params")
+def gmm_params(results):
+    run = results["gmm_run"]
+    true = run["true_params"]
+    vs_true = run["comparison"]["vs_true"]
+    em_vs_true = run["comparison"]["em_vs_true"]
+    rows = []
+    for k in range(len(true["pi"])):
+        rows.append((
+            k,
+            f"{fmt(true['pi'][k])} / {fmt(vs_true['matched_pi'][k])} / "
+            f"{fmt(em_vs_true['matched_pi'][k])}",
+            f"{_vec(true['mu'][k])} / {_vec(vs_true['matched_mu'][k])} / "
+            f"{_vec(em_vs_true['matched_mu'][k])}",
+            f"{_vec(true['sigma2'][k])} / {_vec(vs_true['matched_sigma2'][k])} / "
+            f"{_vec(em_vs_true['matched_sigma2'][k])}"))
+    return ("Parameters, **true / NVIL / EM**, after matching components to the "
+            "true ones (Hungarian on the means):\n\n"
+            + md_table(["component", "pi", "mu", "sigma^2"], rows))
+
+
+@generator("gmm_loglik")
+def gmm_loglik(results):
+    run = results["gmm_run"]
+    c = run["comparison"]
+    vi, em = run["vi"], run["em"]
+    rows = [
+        ("exact mean log-likelihood (nats/point)", fmt(c["loglik_vi"], ".4f"),
+         fmt(c["loglik_em"], ".4f"), fmt(c["loglik_true"], ".4f")),
+        ("max distance of means to the truth (sigma)",
+         fmt(c["vs_true"]["mu_err_sigma"]), fmt(c["em_vs_true"]["mu_err_sigma"]),
+         "0"),
+        ("cluster accuracy vs true z", fmt(c["cluster_accuracy_vi"]),
+         fmt(c["cluster_accuracy_em"]), "-"),
+        ("time to fit (s)", fmt(vi["train_seconds"], ".2f"),
+         fmt(em["seconds"], ".2f"), "-"),
+    ]
+    return (md_table(["", "NVIL", "EM (sklearn, n_init=10)", "true parameters"],
+                     rows)
+            + f"\n\nNVIL's final exact ELBO is {fmt(vi['elbo'], '.4f')} nats/point "
+            f"after {vi['iterations']} + {vi['polish_iterations']} (polish) "
+            f"iterations; the gap to EM's log-likelihood is "
+            f"{fmt(c['loglik_gap_to_em'], '.1e')} nats/point and the largest "
+            f"distance between NVIL's and EM's means "
+            f"{fmt(c['vs_em']['mu_err_sigma'], '.4f')} sigma.")
+
+
+@generator("gmm_bench")
+def gmm_bench(results):
+    b = results["gmm_bench"]
+    s, st = b["summary"], b["settings"]
+    rows = [(r["seed"], fmt(r["loglik_vi"], ".4f"), fmt(r["loglik_em"], ".4f"),
+             fmt(r["loglik_gap"], ".1e"), fmt(r["mu_err_sigma_vs_em"], ".4f"),
+             fmt(r["pass"]), fmt(r["vi_train_seconds"], ".2f"),
+             fmt(r["em_seconds"], ".2f")) for r in b["per_seed"]]
+    table = md_table(["seed", "log-lik NVIL", "log-lik EM", "gap (nats/pt)",
+                      "max mu distance to EM (sigma)", "pass",
+                      "NVIL time (s)", "EM time (s)"], rows)
+    return (table + f"\n\nTarget: gap <= {st['loglik_tol']} nats/point and means "
+            f"within {st['mu_tol_sigma']} sigma of EM's on at least 9 of 10 seeds. "
+            f"Result: **{s['n_pass']} of {s['n_seeds']} seeds pass** "
+            f"(target met: {fmt(s['target_pass'])}); median gap "
+            f"{fmt(s['loglik_gap_median'], '.1e')}, worst "
+            f"{fmt(s['loglik_gap_max'], '.1e')} nats/point. Median time to "
+            f"converge: NVIL {fmt(s['vi_train_seconds_median'], '.2f')} s "
+            f"(plus {fmt(s['vi_setup_seconds_median'], '.2f')} s of graph "
+            f"building), EM {fmt(s['em_seconds_median'], '.2f')} s, in the same "
+            f"run.\n\n![benchmark](figures/gmm_bench_accuracy.png)")
+
+
+@generator("gmm_variance")
+def gmm_variance(results):
+    s = results["gmm_bench"]["summary"]
+    if "final_ratio_median" not in s:
+        return "(The gradient variance was not measured in this run.)"
+    run = results["gmm_run"]["grad_var"]
+    return (
+        "Variance of the gradient of q's parameters at the same states during "
+        "training (REINFORCE = no variance reduction; NVIL = baseline + centering "
+        "+ variance normalisation; the ratio 'unscaled' multiplies NVIL's "
+        "normalisation divisor back in, so it compares directions only):\n\n"
+        + md_table(["", "REINFORCE / NVIL"], [
+            ("this run, end of training", fmt(run["final_ratio"], ".1f")),
+            ("this run, end of training, unscaled",
+             fmt(run["final_ratio_unscaled"], ".1f")),
+            ("all seeds, end of training: median", fmt(s["final_ratio_median"], ".1f")),
+            ("all seeds, end of training: minimum", fmt(s["final_ratio_min"], ".1f")),
+            ("all seeds, minimum unscaled", fmt(s["final_ratio_unscaled_min"], ".1f")),
+            ("all seeds, every measurement: minimum",
+             fmt(s["all_points_ratio_min"], ".1f")),
+        ])
+        + f"\n\nTarget >= 10x at the end of training: met: "
+          f"{fmt(s.get('target_variance'))}; "
+          f"{fmt(100 * s['fraction_points_ratio_ge_target'], '.0f')}% of all "
+          f"measurements during training are >= 10x."
+        + ("\n\n![variance ratio](figures/gmm_bench_variance_ratio.png)"
+           if "gmm_bench_variance_ratio.png" in results["gmm_bench"]["figures"]
+           else ""))
+
+
+def _grid_table(table, metric, spec):
+    seps = table["separations"]
+    mean, std = table[metric]["mean"], table[metric]["std"]
+    rows = [(f"{table['rows']} = {v}",) + tuple(
+        f"{fmt(mean[i][j], spec)} ± {fmt(std[i][j], spec)}"
+        for j in range(len(seps))) for i, v in enumerate(table["row_values"])]
+    return md_table([""] + [f"distance {s:g} sigma" for s in seps], rows)
+
+
+SWEEP_SHOWN = [("mu_err_sigma", "max distance of learned to true means (sigma)", ".2f"),
+               ("loglik_gap_to_em", "log-likelihood gap to EM (nats/point)", ".3f"),
+               ("cluster_accuracy", "cluster accuracy", ".2f"),
+               ("converged_iter", "iterations to converge", ".0f")]
+
+
+@generator("gmm_sweep")
+def gmm_sweep(results):
+    sw = results["gmm_sweep"]
+    st = sw["settings"]
+    parts = [f"{sw['n_fits']} fits ({st['seeds']} seeds per cell, "
+             f"{st['fit']['n_restarts']} restarts each) in "
+             f"{fmt(sw['wall_seconds'], '.0f')} s on {st['workers']} worker "
+             f"processes. Cells show mean ± standard deviation over seeds."]
+    for grid, title in (("n_by_separation", f"N varies, K = {st['k_fixed']}"),
+                        ("k_by_separation", f"K varies, N = {st['n_fixed']}")):
+        for metric, label, spec in SWEEP_SHOWN:
+            parts.append(f"**{title}: {label}**\n\n"
+                         + _grid_table(sw["grids"][grid], metric, spec))
+    return "\n\n".join(parts)
+
+
+@generator("gmm_sweep_figures")
+def gmm_sweep_figures(results):
+    sw = results["gmm_sweep"]
+    nb, kb = sw["grids"]["n_by_separation"], sw["grids"]["k_by_separation"]
+
+    def cell(table, metric, i, j, spec=".2f"):
+        return fmt(table[metric]["mean"][i][j], spec)
+
+    seps = nb["separations"]
+    text = (
+        "What the sweep shows (means over seeds, from the tables above): the "
+        "error of the means falls with N and with the distance between means — "
+        f"at {seps[-1]:g} sigma from {cell(nb, 'mu_err_sigma', 0, -1)} at "
+        f"N = {nb['row_values'][0]} to {cell(nb, 'mu_err_sigma', -1, -1)} at "
+        f"N = {nb['row_values'][-1]}, and at N = {nb['row_values'][-1]} from "
+        f"{cell(nb, 'mu_err_sigma', -1, 0)} at {seps[0]:g} sigma to "
+        f"{cell(nb, 'mu_err_sigma', -1, -1)} at {seps[-1]:g} sigma; below about "
+        "2 sigma the components overlap so much that even the exact MLE (EM) is "
+        "far from the truth, and with few points EM's solutions can degenerate, "
+        "so the log-likelihood gap to EM has both signs there. With more "
+        f"components the fit gets harder: at N = {sw['settings']['n_fixed']} and "
+        f"{kb['separations'][-1]:g} sigma the cluster accuracy goes from "
+        f"{cell(kb, 'cluster_accuracy', 0, -1)} at K = {kb['row_values'][0]} to "
+        f"{cell(kb, 'cluster_accuracy', -1, -1)} at K = {kb['row_values'][-1]} "
+        f"(EM: {cell(kb, 'cluster_accuracy_em', -1, -1)}), and the iterations to "
+        f"converge from {cell(kb, 'converged_iter', 0, -1, '.0f')} to "
+        f"{cell(kb, 'converged_iter', -1, -1, '.0f')}.")
+    names = sorted(sw["figures"])
+    return text + "\n\n" + "\n".join(f"![{n}](figures/{n})" for n in names)
+
+
+# ---------------------------------------------------------------------------
+# Serket VAE + GMM
+# ---------------------------------------------------------------------------
+@generator("serket")
+def serket(results):
+    b = results["serket_bench"]
+    n_rounds = len(b["runs"][0]["rounds"])
+    rows = [(r["seed"],) + tuple(fmt(rd["accuracy"]) for rd in r["rounds"])
+            + (fmt(r["final_nmi"]), fmt(r["sklearn_gmm_round1_accuracy"]),
+               fmt(r["total_seconds"], ".1f")) for r in b["runs"]]
+    m, t = b["median"], b["targets"]
+    rows.append(("median",) + tuple(fmt(a) for a in m["accuracy_per_round"])
+                + (fmt(m["final_nmi"]), fmt(m["sklearn_gmm_round1_accuracy"]),
+                   fmt(m["total_seconds"], ".1f")))
+    headers = (["seed"] + [f"acc. round {i + 1}" for i in range(n_rounds)]
+               + ["final NMI", "sklearn GMM on round-1 latents", "wall time (s)"])
+    return (f"The tutorial's loop (VAE latent 18, `itr={b['config']['itr']}`, "
+            f"`batch_size={b['config']['batch_size']}`, GMM K = "
+            f"{b['config']['k']}, {n_rounds} rounds) on {b['n_images']} "
+            f"class-balanced MNIST images; accuracy by Hungarian matching.\n\n"
+            + md_table(headers, rows)
+            + f"\n\nTargets: at most {t['max_seconds']} s for the 5 rounds "
+            f"(met: {fmt(t['time_met'])}) and final accuracy at least "
+            f"{t['min_accuracy']} as a median of seeds (met: "
+            f"{fmt(t['accuracy_met'])}).")
+
+
+@generator("serket_figures")
+def serket_figures(results):
+    names = sorted(results["serket_bench"]["figures"])
+    return "\n".join(f"![{n}](figures/{n})" for n in names)
+
+
+# ---------------------------------------------------------------------------
+# Part 3
+# ---------------------------------------------------------------------------
+VARIANT_TEXT = {
+    "plain": "the GMVAE as specified: random start, learned pi",
+    "pi_fixed": "pi held uniform for the first epochs, then learned",
+    "pretrain": "autoencoder pre-training, then a GMM fit initialises pi, mu, sigma",
+    "pretrain_pull": "`pretrain` + a pull of q(h|x) towards its cluster mean "
+                     "(as in the Serket VAE+GMM)",
+    "pretrain_mi": "`pretrain` + a balance term (uniform cluster usage) + an "
+                   "entropy term (sharp p(z|h))",
+    "pretrain_nn": "`pretrain` + neighbour consistency (nearest training images "
+                   "share a cluster) + balance",
+    "semi": "`pretrain` + 10 labelled images per class with z observed",
+}
+
+
+def _stat(s, spec=".3f"):
+    return f"{fmt(s['median'], spec)} ({fmt(s['mean'], spec)} ± {fmt(s['std'], spec)})"
+
+
+@generator("gmvae_design")
+def gmvae_design(results):
+    b = results["gmvae_bench"]
+    lines = [f"Training schemes compared (presets in `gmvae/variants.py`; "
+             f"{b['epochs']} epochs each, seeds {b['seeds_text']}):", ""]
+    lines += [f"* `{v}` — {VARIANT_TEXT.get(v, v)}" for v in b["variants"]]
+    return "\n".join(lines)
+
+
+@generator("gmvae_main")
+def gmvae_main(results):
+    b = results["gmvae_bench"]
+    ll = b["loglik"]
+    rows = []
+    for name, label in (("long_gmvae_pretrain", "GMVAE (`pretrain`)"),
+                        ("long_vae", "plain VAE, same size")):
+        if name in ll:
+            r = ll[name]
+            rows.append((label, r["epochs"], fmt(r["test_lower_bound"], ".2f"),
+                         f"{fmt(r['test_loglik'], '.2f')} ± "
+                         f"{fmt(r['test_loglik_stderr'], '.2f')}",
+                         r["is_samples"]))
+    t = b["targets"]
+    tl = t["best_gmvae_test_loglik_ge_-100"]
+    tr = t["best_regularizer_accuracy_median_ge_0.90"]
+    ts = t["semi_supervised_accuracy_ge_0.92"]
+    tp = t["plain_accuracy_median"]
+    return (f"Held-out test set: {b['data_text']}.\n\n"
+            + md_table(["model", "epochs", "test lower bound (nats)",
+                        "test log-likelihood (IS) ± s.e.", "IS samples"], rows)
+            + "\n\nClustering on the held-out images (assignment "
+            "argmax_z p(z | h = E_q[h]), Hungarian accuracy):\n\n"
+            + md_table(["target", "value", "threshold", "met"], [
+                ("plain GMVAE accuracy, median of seeds",
+                 fmt(tp["value"]), "reported", "-"),
+                (f"best regulariser (`{tr['variant']}`), median of seeds",
+                 fmt(tr["value"]), fmt(tr["threshold"], ".2f"), fmt(tr["met"])),
+                ("semi-supervised (100 labels), median of seeds",
+                 fmt(ts["value"]), fmt(ts["threshold"], ".2f"), fmt(ts["met"])),
+                (f"best GMVAE test log-likelihood (`{tl['run']}`)",
+                 f"{fmt(tl['value'], '.2f')} ± {fmt(tl['stderr'], '.2f')}",
+                 fmt(tl["threshold"], ".0f"), fmt(tl["met"])),
+            ]))
+
+
+def _fig(results, name, caption):
+    if name in results["gmvae_bench"]["figures"]:
+        return f"{caption}\n\n![{name}](figures/{name})\n"
+    return ""
+
+
+@generator("gmvae_figures")
+def gmvae_figures(results):
+    b = results["gmvae_bench"]
+    best = b["best_regularizer"]
+    parts = []
+    for v, why in ((best, f"the best unsupervised scheme, `{best}`"),
+                   ("plain", "the plain GMVAE, for comparison")):
+        parts.append(f"**{why} (seed {b['seeds'][0]})**\n")
+        parts.append(_fig(results, f"gmvae_{v}_samples_per_cluster.png",
+                          "Samples per cluster: row k decodes h ~ p(h | z = k)."))
+        parts.append(_fig(results, f"gmvae_{v}_test_by_cluster.png",
+                          "Held-out images grouped by their assigned cluster."))
+        parts.append(_fig(results, f"gmvae_{v}_latent_by_cluster.png",
+                          "2-D view of the latent means, by label and by cluster."))
+        parts.append(_fig(results, f"gmvae_{v}_learning_curves.png",
+                          "Learning curves."))
+    parts.append(_fig(results, "gmvae_clustering_by_variant.png",
+                      "Accuracy and NMI of every scheme over seeds."))
+    return "\n".join(p for p in parts if p)
+
+
+@generator("gmvae_clusters")
+def gmvae_clusters(results):
+    b = results["gmvae_bench"]
+    best = b["best_regularizer"]
+    run = b["runs"][best][0]
+    purity = {int(k): v for k, v in run["purity"].items()}
+    clean = [k for k, p in sorted(purity.items()) if p >= 0.85]
+    mixed = [k for k, p in sorted(purity.items()) if p < 0.6]
+    def show(ks):
+        return ", ".join(f"{k} ({fmt(purity[k], '.2f')})" for k in ks) or "none"
+    return (f"Which clusters are meaningful (`{best}`, seed {run['seed']}, "
+            f"purity = share of the majority class among the held-out images "
+            f"assigned to a cluster): {len(clean)} clusters are clean "
+            f"(purity >= 0.85): {show(clean)}; {len(mixed)} mix classes "
+            f"(purity < 0.6): {show(mixed)}. {run['clusters_used']} of "
+            f"{len(purity)} clusters are in use. The grouped test images above "
+            f"show which digits share the mixed clusters.")
+
+
+@generator("gmvae_semi")
+def gmvae_semi(results):
+    b = results["gmvae_bench"]
+    c = b["semi_vs_unsupervised"]
+    tbl = b["table"]
+    ks = sorted(int(k) for k in c["semi"]["purity"])
+    rows = [("accuracy (seed {})".format(c["seed"]), fmt(c["unsupervised"]["accuracy"]),
+             fmt(c["semi"]["accuracy"]), fmt(c["accuracy_difference"], "+.3f")),
+            ("NMI (seed {})".format(c["seed"]), fmt(c["unsupervised"]["nmi"]),
+             fmt(c["semi"]["nmi"]), fmt(c["nmi_difference"], "+.3f")),
+            ("accuracy, median (mean ± std) over seeds",
+             _stat(tbl[c["unsupervised_variant"]]["accuracy"]),
+             _stat(tbl["semi"]["accuracy"]), "")]
+    rows += [(f"purity of cluster {k}", fmt(c["unsupervised"]["purity"][str(k)], ".2f"),
+              fmt(c["semi"]["purity"][str(k)], ".2f"), "") for k in ks]
+    fig = _fig(results, "gmvae_samples_semi_vs_unsup.png",
+               "Samples per cluster, unsupervised (left) and semi-supervised "
+               "(right):")
+    return (f"Same split, same scheme (`{c['unsupervised_variant']}`), with and "
+            "without the labels. The labelled images' bound log p(x, z = y) is "
+            "added to the unlabelled bound with weight 1 (both as means over "
+            "their batch).\n\n"
+            + md_table(["", f"unsupervised (`{c['unsupervised_variant']}`)",
+                        "semi-supervised", "difference"], rows) + "\n\n" + fig)
+
+
+@generator("gmvae_regularizers")
+def gmvae_regularizers(results):
+    b = results["gmvae_bench"]
+    rows = [(f"`{v}`", t["n_seeds"], _stat(t["accuracy"]), _stat(t["nmi"]),
+             _stat(t["test_lower_bound"], ".2f"), _stat(t["clusters_used"], ".1f"))
+            for v, t in b["table"].items()]
+    return ("Median (mean ± std) over seeds, held-out images:\n\n"
+            + md_table(["scheme", "seeds", "accuracy", "NMI",
+                        "test lower bound", "clusters used"], rows)
+            + f"\n\nBest unsupervised scheme by median accuracy: "
+            f"`{b['best_regularizer']}`.")
+
+
+@generator("gmvae_throughput")
+def gmvae_throughput(results):
+    tp = results["gmvae_bench"]["throughput"]
+    t = results["gmvae_bench"]["targets"]
+    rows = [(name, fmt(s["images_per_second_median"], ",.0f"),
+             fmt(s["images_per_second_max"], ",.0f"))
+            for name, s in tp["by_setting"].items()]
+    tv = t["vae_images_per_second_ge_14000"]
+    tg = t["gmvae_step_over_vae_step_le_1.1"]
+    return (f"Training images per second at batch {tp['batch_size']}, "
+            f"{tp['repeats']} timed epochs of each setting interleaved in one run "
+            f"(784-500-500-40 encoder and decoder; `_jit` = `jit_compile=True`). "
+            f"The machine's load average was {fmt(tp['loadavg_before'][0], '.2f')} "
+            f"before and {fmt(tp['loadavg_after'][0], '.2f')} after.\n\n"
+            + md_table(["setting", "median img/s", "best img/s"], rows)
+            + f"\n\nTargets: plain VAE >= 14,000 img/s — best "
+            f"{fmt(tp['vae_images_per_second'], ',.0f')}, median "
+            f"{fmt(tp['vae_images_per_second_median'], ',.0f')} (met on the best "
+            f"epoch: {fmt(tv['met'])}); GMVAE step <= 1.1 x VAE step — "
+            f"{fmt(tp['gmvae_step_over_vae_step'], '.3f')} on best epochs, "
+            f"{fmt(tp['gmvae_step_over_vae_step_median'], '.3f')} on medians "
+            f"(met on best: {fmt(tg['met'])}). `jit_compile` measurably faster: "
+            f"{fmt(tp['jit_compile_faster'])}.")
+
+
+@generator("serket_vs_gmvae")
+def serket_vs_gmvae(results):
+    s = results["serket_bench"]["median"]
+    b = results["gmvae_bench"]
+    best = b["best_regularizer"]
+    return (f"Against the GMVAE: the Serket VAE+GMM ends at a median accuracy of "
+            f"{fmt(s['final_accuracy'])} (NMI {fmt(s['final_nmi'])}) on its "
+            f"{results['serket_bench']['n_images']} images, while the best "
+            f"unsupervised GMVAE scheme (`{best}`) reaches "
+            f"{fmt(b['table'][best]['accuracy']['median'])} and the plain GMVAE "
+            f"{fmt(b['table']['plain']['accuracy']['median'])} on the held-out "
+            f"images. The two differ in what they cluster: the Serket GMM fits "
+            f"full-covariance Gaussians to fixed VAE codes and only then pulls the "
+            f"codes towards the class means, whereas the GMVAE learns the mixture "
+            f"prior and the encoder jointly through one bound, in which the "
+            f"decoder's likelihood (hundreds of nats) dominates the few nats that "
+            f"cluster structure is worth.")
