@@ -173,12 +173,13 @@ def build_reports(out_dir="reports", budget="quick", work_dir=None,
     log = print if verbose else (lambda *a, **k: None)
 
     start = time.perf_counter()
-    for exp in EXPERIMENTS:
-        if only is None or exp.name in only:
-            _run_experiment(exp, budget, results_dir, figures_dir, work_root,
-                            log)
     all_results = {}
     for exp in EXPERIMENTS:
+        if only is None or exp.name in only:
+            all_results[exp.name] = _run_experiment(
+                exp, budget, results_dir, figures_dir, work_root, log)
+            continue
+        # Not asked for: render only if an up-to-date result is already there.
         stored = results_dir / f"{exp.name}.json"
         if not _up_to_date(stored, figures_dir, _provenance(exp, budget)):
             log(f"[make-report] {exp.name}: no up-to-date {budget} results "
