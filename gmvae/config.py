@@ -50,8 +50,16 @@ class GMVAEConfig:
         epochs: passes over the training images. Default 100.
         batch_size: images per step (the global batch across replicas). Default 100.
         learning_rate: Adam step size. Default 1e-3.
+        final_learning_rate: if set, the step size decays geometrically from
+            ``learning_rate`` to this value over the last ``lr_decay_epochs``
+            GMVAE epochs (the last epoch uses it), which settles the noisy end
+            of regularised training. None = constant. Default None.
+        lr_decay_epochs: how many final epochs the decay spans (None = all).
+            Default None.
         steps_per_call: training steps fused into one ``tf.function`` call (a
-            ``tf.while_loop``), which removes per-step Python overhead. Default 10.
+            ``tf.while_loop``, capped at an epoch), which removes per-step Python
+            overhead. Default 50 (one call per epoch on 4,000 images at batch 100:
+            about 10 % more images/s than 10 steps per call, measured here).
         jit_compile: XLA-compile the training call. Default False: on the 2-core
             CPU it was measured slower (see ``gmvae.benchmark``).
         strategy: ``"one_device"``, ``"mirrored"`` (all local GPUs, or the CPU) or
@@ -74,6 +82,10 @@ class GMVAEConfig:
             -log sum_z p(z|m(x)) p(z|m(x')) with x' one of the ``n_neighbours``
             nearest training images of x in pixel space. Default 0.
         n_neighbours: neighbours per image for that term. Default 5.
+        augment_weight: weight of the augmentation-consistency term
+            KL(p(z|m(x)) || p(z|m(x'))) with x' a random affine distortion of x
+            (rotation, scale, shift; :mod:`gmvae.augment`) and the first
+            argument held fixed. Default 0.
 
     Semi-supervised (bonus 3)
         labels_per_class: labelled training images per class (their z is observed);
@@ -100,7 +112,9 @@ class GMVAEConfig:
     epochs: int = 100
     batch_size: int = 100
     learning_rate: float = 1e-3
-    steps_per_call: int = 10
+    final_learning_rate: Optional[float] = None
+    lr_decay_epochs: Optional[int] = None
+    steps_per_call: int = 50
     jit_compile: bool = False
     strategy: str = "one_device"
     seed: int = 0
@@ -111,6 +125,7 @@ class GMVAEConfig:
     entropy_weight: float = 0.0
     neighbour_weight: float = 0.0
     n_neighbours: int = 5
+    augment_weight: float = 0.0
     labels_per_class: int = 0
     labelled_weight: float = 1.0
     labelled_batch_size: int = 50
@@ -154,18 +169,26 @@ class GMVAEConfig:
         _positive_int("n_sample_images", self.n_sample_images)
         if self.max_train is not None:
             _positive_int("max_train", self.max_train)
+        if self.lr_decay_epochs is not None:
+            _positive_int("lr_decay_epochs", self.lr_decay_epochs)
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.final_learning_rate is not None and not (
+                isinstance(self.final_learning_rate, (int, float))
+                and not isinstance(self.final_learning_rate, bool)
+                and self.final_learning_rate > 0):
+            raise ValueError(f"final_learning_rate must be None or > 0, got "
+                             f"{self.final_learning_rate!r}")
         _positive_int("n_neighbours", self.n_neighbours)
         for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                     "labelled_weight"):
+                     "augment_weight", "labelled_weight"):
             _non_negative(name, getattr(self, name))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.prior == "normal" and (self.labels_per_class or self.pretrain_epochs
                                        or self.pull_weight or self.balance_weight
                                        or self.entropy_weight or self.neighbour_weight
-                                       or self.pi_fixed_epochs):
+                                       or self.augment_weight or self.pi_fixed_epochs):
             raise ValueError("prior='normal' (plain VAE) has no clusters: labels_per_class, "
                              "pretrain_epochs, pi_fixed_epochs and the cluster "
                              "regularisers must be 0")
@@ -185,6 +208,16 @@ class GMVAEConfig:
         if unknown:
             raise ValueError(f"unknown GMVAEConfig fields {unknown}")
         return cls(**d)
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The GMVAE step size in ``epoch`` (0-based) under the schedule."""
+        span = min(self.lr_decay_epochs or self.epochs, self.epochs)
+        first = self.epochs - span          # the first epoch of the decay
+        if self.final_learning_rate is None or span <= 1 or epoch <= first:
+            return float(self.learning_rate)
+        frac = (min(epoch, self.epochs - 1) - first) / (span - 1)
+        return float(self.learning_rate * (self.final_learning_rate / self.learning_rate)
+                     ** frac)
 
     def replace(self, **changes) -> "GMVAEConfig":
         return dataclasses.replace(self, **changes)

@@ -51,8 +51,10 @@ from .evaluation import cluster_assignments, clustering_metrics, encode_means, \
 from .model import GMVAE
 from .optim import Adam
 from .pretrain import autoencoder_loss, fit_gmm_prior
-from .regularizers import (nearest_neighbours, neighbour_consistency, regularizer_terms,
-                           uses_regularizers, weighted_penalty)
+from .augment import random_affine
+from .regularizers import (augmentation_consistency, nearest_neighbours,
+                           neighbour_consistency, regularizer_terms, uses_regularizers,
+                           weighted_penalty)
 from .semisupervised import labelled_lower_bound, select_labelled
 
 __all__ = ["make_strategy", "Trainer", "FitResult", "fit", "validate_inputs"]
@@ -160,6 +162,12 @@ class Trainer:
                                     seed + tf.constant([3, 0], seed.dtype))
             cost += cfg.neighbour_weight * neighbour_consistency(
                 model, q_bn["h_mean"], model.encode_mean(x_nn))
+        if cfg.augment_weight and model.has_clusters:
+            x_aug = binarize_dynamic(random_affine(tf.gather(self.x_train, idx),
+                                                   seed + tf.constant([4, 0], seed.dtype)),
+                                     seed + tf.constant([5, 0], seed.dtype))
+            cost += cfg.augment_weight * augmentation_consistency(
+                model, q_bn["h_mean"], model.encode_mean(x_aug))
         if self.labelled is not None:
             x_l, z_l = self.labelled
             n_l = int(x_l.shape[0])
@@ -363,6 +371,7 @@ def fit(config: GMVAEConfig, x_train, y_train=None, x_test=None, y_test=None,
     train_seconds, train_images = 0.0, 0
     for epoch in range(start_epoch, config.epochs):
         trainer.pi_trainable.assign(1. if epoch >= config.pi_fixed_epochs else 0.)
+        trainer.optimizer.learning_rate.assign(config.learning_rate_at(epoch))
         bar = progress(total=trainer.steps_per_epoch,
                        desc=f"epoch {epoch + 1}/{config.epochs}", verbose=config.verbose)
         lb, seconds = trainer.run_epoch(epoch, "gmvae", bar)

@@ -30,9 +30,12 @@ class Adam(tf.Module):
                  epsilon=1e-8, name="adam"):
         super().__init__(name=name)
         self._vars = list(variables)
-        self.learning_rate = float(learning_rate)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
         with tf.name_scope(name):
+            # A variable, so that a schedule can change it between calls
+            # without retracing the training function.
+            self.learning_rate = tf.Variable(float(learning_rate), trainable=False,
+                                             name="learning_rate")
             self.iterations = tf.Variable(0., trainable=False, name="iterations")
             self.m = [tf.Variable(tf.zeros_like(v), trainable=False, name="m")
                       for v in self._vars]
@@ -47,7 +50,8 @@ class Adam(tf.Module):
         tf.raw_ops.AssignAddVariableOp(resource=it, value=tf.constant(1.))
         t = tf.raw_ops.ReadVariableOp(resource=it, dtype=tf.float32)
         b1p, b2p = tf.pow(self.beta1, t), tf.pow(self.beta2, t)
-        consts = dict(lr=tf.constant(self.learning_rate), beta1=tf.constant(self.beta1),
+        lr = tf.raw_ops.ReadVariableOp(resource=self.learning_rate.handle, dtype=tf.float32)
+        consts = dict(lr=lr, beta1=tf.constant(self.beta1),
                       beta2=tf.constant(self.beta2), epsilon=tf.constant(self.epsilon))
         ops = []
         for var, m, v, g in zip(self._vars, self.m, self.v, grads):

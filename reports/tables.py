@@ -281,7 +281,10 @@ VARIANT_TEXT = {
                    "entropy term (sharp p(z|h))",
     "pretrain_nn": "`pretrain` + neighbour consistency (nearest training images "
                    "share a cluster) + balance",
-    "semi": "`pretrain` + 10 labelled images per class with z observed",
+    "pretrain_aug": "`pretrain` + augmentation consistency (a randomly rotated, "
+                    "scaled and shifted copy of each image shares its cluster) + "
+                    "balance + entropy, as in IMSAT",
+    "semi": "`pretrain_aug` + 10 labelled images per class with z observed",
 }
 
 
@@ -292,9 +295,19 @@ def _stat(s, spec=".3f"):
 @generator("gmvae_design")
 def gmvae_design(results):
     b = results["gmvae_bench"]
+    epochs = b.get("epochs_by_variant", {})
+    pre = b.get("pretrain_epochs_by_variant", {})
     lines = [f"Training schemes compared (presets in `gmvae/variants.py`; "
-             f"{b['epochs']} epochs each, seeds {b['seeds_text']}):", ""]
-    lines += [f"* `{v}` — {VARIANT_TEXT.get(v, v)}" for v in b["variants"]]
+             f"seeds {b['seeds_text']}; epochs of the GMVAE, after any autoencoder "
+             f"pre-training):", ""]
+    for v in b["variants"]:
+        preset = b.get("presets", {}).get(v, {})
+        shown = ", ".join(f"`{k}={val}`" for k, val in preset.items() 
+                          if k not in ("epochs", "pretrain_epochs"))
+        lines.append(f"* `{v}` — {VARIANT_TEXT.get(v, v)}; "
+                     f"{epochs.get(v, b['epochs'])} epochs"
+                     + (f" after {pre[v]} of pre-training" if pre.get(v) else "")
+                     + (f" ({shown})" if shown else ""))
     return "\n".join(lines)
 
 
@@ -400,8 +413,9 @@ def gmvae_semi(results):
                "(right):")
     return (f"Same split, same scheme (`{c['unsupervised_variant']}`), with and "
             "without the labels. The labelled images' bound log p(x, z = y) is "
-            "added to the unlabelled bound with weight 1 (both as means over "
-            "their batch).\n\n"
+            "added to the unlabelled bound with weight "
+            f"{b.get('presets', {}).get('semi', {}).get('labelled_weight', 1.0):g} "
+            "(both as means over their batch).\n\n"
             + md_table(["", f"unsupervised (`{c['unsupervised_variant']}`)",
                         "semi-supervised", "difference"], rows) + "\n\n" + fig)
 

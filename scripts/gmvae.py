@@ -39,7 +39,8 @@ def build_parser():
                    help="MNIST path (IDX dir/file, mnist.npz, Serket data.txt); "
                         "default: the bundled 5,000-image subset")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"GMVAE epochs (default: the variant's, else {DEFAULTS.epochs})")
     p.add_argument("-K", "--n-clusters", type=int, default=DEFAULTS.n_clusters)
     p.add_argument("-D", "--latent-dim", type=int, default=DEFAULTS.latent_dim)
     p.add_argument("--enc-hidden", type=_sizes, default=DEFAULTS.enc_hidden,
@@ -49,16 +50,22 @@ def build_parser():
     p.add_argument("--prior", choices=["mixture", "normal"], default=DEFAULTS.prior,
                    help="'normal' trains the plain-VAE baseline")
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    p.add_argument("--lr", dest="learning_rate", type=float, default=DEFAULTS.learning_rate)
+    p.add_argument("--lr", dest="learning_rate", type=float, default=None,
+                   help=f"Adam step size (default: the variant's, else "
+                        f"{DEFAULTS.learning_rate})")
+    p.add_argument("--final-lr", dest="final_learning_rate", type=float, default=None,
+                   help="decay the step size to this value over the last "
+                        "--lr-decay-epochs epochs (default: the variant's, else constant)")
     p.add_argument("--steps-per-call", type=int, default=DEFAULTS.steps_per_call)
     p.add_argument("--jit", dest="jit_compile", action="store_true",
                    help="XLA-compile the training call")
     p.add_argument("--strategy", choices=["one_device", "mirrored", "multi_worker"],
                    default=DEFAULTS.strategy)
-    for name in ("pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "n_neighbours"):
+    for name in ("pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "n_neighbours",
+                 "lr_decay_epochs"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                 "labelled_weight"):
+                 "augment_weight", "labelled_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
     p.add_argument("--n-test", type=int, default=DEFAULTS.n_test)
     p.add_argument("--max-train", type=int, default=None)
@@ -71,13 +78,13 @@ def build_parser():
 def config_from_args(args) -> GMVAEConfig:
     overrides = {k: getattr(args, k) for k in (
         "pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "pull_weight",
-        "balance_weight", "entropy_weight", "neighbour_weight", "labelled_weight",
-        "n_neighbours") if getattr(args, k) is not None}
+        "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
+        "labelled_weight", "n_neighbours", "epochs", "learning_rate",
+        "final_learning_rate", "lr_decay_epochs") if getattr(args, k) is not None}
     return variant_config(
         args.variant, n_clusters=args.n_clusters, latent_dim=args.latent_dim,
         enc_hidden=args.enc_hidden, dec_hidden=args.dec_hidden, prior=args.prior,
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        steps_per_call=args.steps_per_call, jit_compile=args.jit_compile,
+        batch_size=args.batch_size, steps_per_call=args.steps_per_call, jit_compile=args.jit_compile,
         strategy=args.strategy, seed=args.seed, data_path=args.data_path,
         n_test=args.n_test, max_train=args.max_train, is_samples=args.is_samples,
         verbose=not args.quiet, **overrides)

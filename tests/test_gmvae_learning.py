@@ -42,9 +42,12 @@ def test_a_few_steps_raise_the_bound(data):
 def test_regularisers_and_semi_supervised_train(data):
     x_tr, y_tr, x_te, y_te = data
     cfg = GMVAEConfig(epochs=2, pretrain_epochs=1, pull_weight=1., balance_weight=1.,
-                      entropy_weight=1., labels_per_class=2, labelled_batch_size=4,
-                      pi_fixed_epochs=1, **TINY)
+                      entropy_weight=1., augment_weight=1., labels_per_class=2,
+                      labelled_batch_size=4, pi_fixed_epochs=1, learning_rate=1e-3,
+                      final_learning_rate=1e-4, **TINY)
     r = fit(cfg, x_tr, y_tr, x_te, y_te)
+    # The schedule reached its end value in the optimiser that the step reads.
+    np.testing.assert_allclose(float(r.trainer.optimizer.learning_rate), 1e-4, rtol=1e-6)
     assert len(r.history["train_lower_bound"]) == 2
     assert np.all(np.isfinite([v for _, v in r.history["train_lower_bound"]]))
     assert "after_pretrain" in r.extra and len(r.extra["labelled_indices"]) == 6

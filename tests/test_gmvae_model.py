@@ -104,6 +104,10 @@ def test_plain_vae_has_no_z():
     (dict(enc_hidden=()), "enc_hidden"), (dict(prior="t"), "prior"),
     (dict(strategy="tpu"), "strategy"), (dict(pull_weight=-1.), "pull_weight"),
     (dict(prior="normal", pretrain_epochs=2), "plain VAE"),
+    (dict(augment_weight=-1.), "augment_weight"),
+    (dict(prior="normal", augment_weight=1.), "plain VAE"),
+    (dict(final_learning_rate=0.), "final_learning_rate"),
+    (dict(lr_decay_epochs=0), "lr_decay_epochs"),
 ])
 def test_bad_config_raises(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -116,3 +120,43 @@ def test_variants_are_valid_configs():
         assert isinstance(variant_config(name, epochs=1), GMVAEConfig)
     with pytest.raises(ValueError, match="variant"):
         variant_config("nope")
+
+
+def test_learning_rate_schedule():
+    c = GMVAEConfig(epochs=10, learning_rate=1e-2, final_learning_rate=1e-3,
+                    lr_decay_epochs=4)
+    rates = [c.learning_rate_at(e) for e in range(10)]
+    assert rates[:7] == [1e-2] * 7                       # constant before the decay
+    np.testing.assert_allclose(rates[9], 1e-3, rtol=1e-6)  # the last epoch ends on it
+    assert all(a > b for a, b in zip(rates[6:], rates[7:]))  # then strictly decreasing
+    np.testing.assert_allclose(rates[8] / rates[7], rates[9] / rates[8], rtol=1e-6)
+    assert GMVAEConfig(epochs=5).learning_rate_at(4) == 1e-3   # no schedule: constant
+
+
+def test_random_affine_identity_range_and_mass():
+    import tensorflow as tf
+    from gmvae.augment import random_affine
+    rng = np.random.default_rng(0)
+    x = np.zeros((6, 784), np.float32)
+    img = x.reshape(6, 28, 28)
+    img[:, 8:20, 10:18] = rng.random((6, 12, 8))      # digit-like blob inside the frame
+    seed = tf.constant([3, 4], tf.int64)
+    same = random_affine(x, seed, max_rotation=0., max_shift=0., max_scale=0.).numpy()
+    np.testing.assert_allclose(same, x, atol=1e-6)
+    out = random_affine(x, seed).numpy()
+    assert out.shape == x.shape and out.min() >= 0. and out.max() <= 1.
+    assert np.abs(out - x).max() > 0.1                   # it does move the images
+    # A bilinear rotation/shift of a blob well inside the frame keeps its ink
+    # up to the scale change (at most +-10 % per axis -> about +-21 % area).
+    ratio = out.sum(1) / x.sum(1)
+    assert np.all((ratio > 0.75) & (ratio < 1.3))
+    again = random_affine(x, seed).numpy()
+    np.testing.assert_array_equal(out, again)            # stateless: same seed, same output
+
+
+def test_augmentation_consistency_is_zero_only_for_equal_codes(model):
+    import tensorflow as tf
+    from gmvae.regularizers import augmentation_consistency
+    h = tf.random.stateless_normal([8, model.config.latent_dim], [0, 1])
+    assert abs(float(augmentation_consistency(model, h, h))) < 1e-5
+    assert float(augmentation_consistency(model, h, h + 3.)) > 1e-3
