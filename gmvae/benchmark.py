@@ -178,21 +178,16 @@ def markdown_table(table: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _variant_epochs(budget: dict, variant: str) -> int:
-    """Training epochs of ``variant`` under ``budget`` (see ``BUDGETS``)."""
+def _variant_lengths(budget: dict, variant: str) -> dict:
+    """``epochs`` and ``pretrain_epochs`` (0: none) of ``variant`` under
+    ``budget`` (see ``BUDGETS``)."""
+    preset = VARIANTS[variant]
+    lengths = {"epochs": budget["epochs"],
+               "pretrain_epochs": budget["pretrain_epochs"] if preset.get(
+                   "pretrain_epochs") else 0}
     if budget.get("preset_epochs"):
-        return VARIANTS[variant].get("epochs", budget["epochs"])
-    return budget["epochs"]
-
-
-def _variant_pretrain_epochs(budget: dict, variant: str) -> int:
-    """Autoencoder epochs of ``variant`` under ``budget`` (0: no pre-training)."""
-    preset = VARIANTS[variant].get("pretrain_epochs", 0)
-    if not preset:
-        return 0
-    if budget.get("preset_epochs"):
-        return preset
-    return budget["pretrain_epochs"]
+        lengths.update({k: v for k, v in preset.items() if k in lengths})
+    return lengths
 
 
 def _target(value, threshold, higher=True):
@@ -350,9 +345,10 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
     images, labels = load_mnist(data_path)
     result = {"budget": budget, "seeds": list(seeds), "variants": list(variants),
               "epochs": b["epochs"],
-              "epochs_by_variant": {v: _variant_epochs(b, v) for v in variants},
+              "epochs_by_variant": {v: _variant_lengths(b, v)["epochs"]
+                                    for v in variants},
               "presets": {v: dict(VARIANTS[v]) for v in variants},
-              "pretrain_epochs_by_variant": {v: _variant_pretrain_epochs(b, v)
+              "pretrain_epochs_by_variant": {v: _variant_lengths(b, v)["pretrain_epochs"]
                                              for v in variants},
               "pretrain_epochs_of_pretrain_variants":
               b["pretrain_epochs"], "loglik_epochs": b["loglik_epochs"],
@@ -377,12 +373,11 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
 
     def clustering_run(variant, seed):
         first = seed == seeds[0]
-        cfg = variant_config(variant, epochs=_variant_epochs(b, variant), seed=seed,
-                             verbose=False,
+        cfg = variant_config(variant, seed=seed, verbose=False,
                              eval_every=b["eval_every"], data_path=data_path,
                              is_samples=b["is_samples"] if first
-                             else b["is_samples_other_seeds"], **over)
-        cfg = cfg.replace(pretrain_epochs=_variant_pretrain_epochs(b, variant))
+                             else b["is_samples_other_seeds"],
+                             **_variant_lengths(b, variant), **over)
         split = train_test_split(images, labels, n_test=1000, seed=seed)
         t0 = time.perf_counter()
         metrics = _run_or_reuse(cfg, out_dir / "runs" / f"{variant}_seed{seed}", split,

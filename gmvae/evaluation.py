@@ -35,6 +35,13 @@ def _fn_cache(model):
     return _EVAL_FNS.setdefault(model, {})
 
 
+def _map_batches(fn, x, batch_size):
+    """``fn`` over row batches of ``x`` (float32), results concatenated (numpy)."""
+    x = np.asarray(x, np.float32)
+    return np.concatenate([fn(tf.constant(x[a:b])).numpy()
+                           for a, b in _batches(len(x), batch_size)])
+
+
 def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500):
     """Per-image lower bound ``[n]`` (numpy) on binarised images ``[n, 784]``."""
     cache = _fn_cache(model)
@@ -47,9 +54,7 @@ def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500):
                          variational=q_bn, axis=0)
             return lb.tensor
         cache[key] = lb_fn
-    x_bin = np.asarray(x_bin, np.float32)
-    return np.concatenate([cache[key](tf.constant(x_bin[a:b])).numpy()
-                           for a, b in _batches(len(x_bin), batch_size)])
+    return _map_batches(cache[key], x_bin, batch_size)
 
 
 def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0):
@@ -71,18 +76,14 @@ def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0):
     # About 20,000 decoder passes per call keeps memory near 60 MB.
     batch_size = batch_size or max(1, 20000 // n_samples)
     tf.random.set_seed(seed)
-    x_bin = np.asarray(x_bin, np.float32)
-    ll = np.concatenate([cache[key](tf.constant(x_bin[a:b])).numpy()
-                         for a, b in _batches(len(x_bin), batch_size)])
+    ll = _map_batches(cache[key], x_bin, batch_size)
     stderr = float(ll.std(ddof=1) / np.sqrt(len(ll))) if len(ll) > 1 else float("nan")
     return float(ll.mean()), stderr, ll
 
 
 def encode_means(model, x, batch_size=1000):
     """Means of q(h|x): ``[n, 784]`` -> ``[n, D]`` numpy."""
-    x = np.asarray(x, np.float32)
-    return np.concatenate([model.encode_mean(tf.constant(x[a:b])).numpy()
-                           for a, b in _batches(len(x), batch_size)])
+    return _map_batches(model.encode_mean, x, batch_size)
 
 
 def cluster_assignments(model, x, batch_size=1000):

@@ -105,6 +105,8 @@ def weighted_penalty(terms, config):
 
 
 def uses_regularizers(config) -> bool:
-    return bool(config.pull_weight or config.balance_weight or config.entropy_weight
-                or config.neighbour_weight or config.augment_weight)
+    """Whether any penalty of :func:`regularizer_terms` is weighted (the
+    neighbour and augmentation terms need their own batches and are added
+    separately), so the step skips computing terms that would be dropped."""
+    return bool(config.pull_weight or config.balance_weight or config.entropy_weight)
 
