@@ -8,12 +8,12 @@ clear message naming the argument.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from common.data import GMMParams
+from common.validation import check_int, check_number
 
 __all__ = ["ESTIMATORS", "POSTERIORS", "INITS", "GMMVIConfig", "validate_data",
            "validate_true_params", "make_true_params"]
@@ -24,10 +24,6 @@ ESTIMATORS = ("nvil", "reinforce", "exact")
 POSTERIORS = ("amortized", "free")
 #: Initialisations of the means selectable by ``GMMVIConfig.init``.
 INITS = ("kmeans++", "random")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -126,14 +122,10 @@ class GMMVIConfig:
                          "max_iters", "eval_every", "patience", "polish_particles",
                          "grad_var_draws", "em_n_init", "em_max_iter"]
         for name in positive_ints:
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         for name in ["min_iters", "polish_iters", "grad_var_points", "seed",
                      "baseline_warmup"]:
-            value = getattr(self, name)
-            if not _is_int(value) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            check_int(name, getattr(self, name), 0)
         if self.grad_var_draws < 2:
             raise ValueError(f"grad_var_draws must be >= 2 to estimate a variance, "
                              f"got {self.grad_var_draws}")
@@ -144,9 +136,7 @@ class GMMVIConfig:
         if self.posterior not in POSTERIORS:
             raise ValueError(f"posterior must be one of {POSTERIORS}, got {self.posterior!r}")
         for name in ["learning_rate", "tol", "polish_lr_factor", "em_tol"]:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            check_number(name, getattr(self, name), 0.0, strict=True)
         if not isinstance(self.decay, (int, float)) or not 0.0 < self.decay < 1.0:
             raise ValueError(f"decay must be in (0, 1), got {self.decay!r}")
         if self.seed >= 2 ** 31:
@@ -166,8 +156,7 @@ def validate_data(x, k: int, d: int = 2) -> np.ndarray:
     Raises ValueError naming the problem: K < 1, data not ``[N, D]``,
     non-finite values, or fewer points than components (N < K).
     """
-    if not _is_int(k) or k < 1:
-        raise ValueError(f"k (number of components K) must be an integer >= 1, got {k!r}")
+    check_int("k (number of components K)", k, 1)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -140,7 +140,7 @@ def test_reinforce_with_baseline_is_unbiased_and_trains_baseline():
     phi = tf.constant(np.tile(PHI0, (M, 1)))
     with tf.GradientTape() as tape:
         q = zs.BayesianNet()
-        z = q.onehot_categorical("z", phi, dtype=tf.float32)
+        q.onehot_categorical("z", phi, dtype=tf.float32)
         lb = zs.elbo(_log_joint, {"x": X}, variational=q)
         c = tf.reduce_sum(lb.reinforce(baseline=baseline, state=state))
     g_b = tape.gradient(c, baseline).numpy()

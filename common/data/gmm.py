@@ -10,18 +10,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from common.validation import check_int
+
 __all__ = ["GMMParams", "random_gmm_params", "default_gmm_params", "sample_gmm"]
 
 _PI_SUM_TOL = 1e-6
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    """Return ``value`` as int if it is an integer >= minimum, else raise naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _as_float_array(value: Any, name: str, ndim: int) -> np.ndarray:
@@ -135,8 +128,8 @@ def random_gmm_params(k: int, d: int = 2, separation: float = 4.0, seed: int = 0
     Returns:
         GMMParams with pi [K] ~ Dirichlet(5, ..., 5), mu [K, D], sigma2 [K, D].
     """
-    k = _check_int(k, "k", 1)
-    d = _check_int(d, "d", 1)
+    k = check_int("k", k, 1)
+    d = check_int("d", d, 1)
     if not np.isfinite(separation) or separation < 0:
         raise ValueError(f"separation must be finite and >= 0, got {separation!r}")
     if not np.isfinite(sigma) or sigma <= 0:
@@ -179,7 +172,7 @@ def sample_gmm(params: GMMParams, n: int, seed: int = 0) -> tuple[np.ndarray, np
     """
     if not isinstance(params, GMMParams):
         raise ValueError(f"params must be a GMMParams, got {type(params).__name__}")
-    n = _check_int(n, "n", 1)
+    n = check_int("n", n, 1)
     rng = np.random.default_rng(seed)
     # Renormalise: pi is validated to 1e-6, numpy's choice demands ~1e-8.
     p = params.pi / params.pi.sum()

@@ -143,9 +143,6 @@ class EvidenceLowerBoundObjective:
         # Keep log p and log q separate: the estimators weigh them differently.
         self.tensor = _reduce(self.log_joint - self.log_q, axis)
 
-    def _log_joint_term(self):
-        return _reduce(self.log_joint, self._axis)
-
     def sgvb(self):
         """Surrogate cost of the reparameterisation estimator, per data point
         (``-lower bound``); needs reparameterised latents."""

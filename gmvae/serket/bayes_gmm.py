@@ -29,6 +29,8 @@ import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 from threadpoolctl import threadpool_limits
 
+from common.validation import check_int
+
 __all__ = ["VBGMMConfig", "VBGMMPosterior", "fit_vbgmm", "responsibilities",
            "kmeanspp_responsibilities", "check_bias"]
 
@@ -320,8 +322,7 @@ def fit_vbgmm(x, k: int, config: VBGMMConfig = VBGMMConfig(), bias=None,
     """
     x = _check_x(x)
     n = x.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"K must be an integer >= 1, got {k!r}")
+    check_int("K", k, 1)
     if k > n:
         raise ValueError(f"K = {k} exceeds the number of points N = {n}")
     bias = check_bias(bias, n, k)

@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from common.metrics import cluster_accuracy, nmi
+from common.metrics import cluster_accuracy
 from common.training import ensure_outdir, write_json
 
 from .figures import plot_pca_before_after, plot_rounds

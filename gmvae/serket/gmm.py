@@ -43,6 +43,7 @@ import numpy as np
 
 from common.metrics import cluster_accuracy, hungarian_mapping, nmi
 from common.training import write_json
+from common.validation import check_int
 
 from . import serket as srk
 from .bayes_gmm import VBGMMConfig, VBGMMPosterior, check_bias, fit_vbgmm, responsibilities
@@ -83,15 +84,10 @@ class GMMConfig:
     seed: Optional[int] = None
 
     def __post_init__(self):
-        if isinstance(self.K, bool) or not isinstance(self.K, (int, np.integer)) or self.K < 1:
-            raise ValueError(f"K (the number of classes) must be an integer >= 1, got {self.K!r}")
+        check_int("K (the number of classes)", self.K, 1)
         for name in ("itr", "n_restarts"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        if not isinstance(self.n_restarts_update, (int, np.integer)) or self.n_restarts_update < 0:
-            raise ValueError(f"n_restarts_update must be an integer >= 0, "
-                             f"got {self.n_restarts_update!r}")
+            check_int(name, getattr(self, name), 1)
+        check_int("n_restarts_update", self.n_restarts_update, 0)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode == "recog" and self.load_dir is None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from common.data import load_mnist
 from common.metrics import cluster_accuracy, nmi
+from common.validation import check_int
 
 from . import gmm, serket as srk, vae
 
@@ -49,10 +50,8 @@ class TutorialConfig:
 
     def __post_init__(self):
         for name in ("latent_dim", "itr", "batch_size", "k", "n_rounds"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                what = "K (the number of classes)" if name == "k" else name
-                raise ValueError(f"{what} must be an integer >= 1, got {v!r}")
+            check_int("K (the number of classes)" if name == "k" else name,
+                      getattr(self, name), 1)
 
 
 def mnist_subset(n_images: int = 3000, seed: int = 0, path=None
@@ -64,8 +63,7 @@ def mnist_subset(n_images: int = 3000, seed: int = 0, path=None
     random), like Serket's 3,000-image data.txt.
     """
     images, labels = load_mnist(path)
-    if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 1:
-        raise ValueError(f"n_images must be an integer >= 1, got {n_images!r}")
+    check_int("n_images", n_images, 1)
     if n_images > images.shape[0]:
         raise ValueError(f"n_images = {n_images} exceeds the {images.shape[0]} images available")
     rng = np.random.default_rng(seed)

@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from common.plotting import plot_curves
 from common.training import progress, write_json
+from common.validation import check_int
 
 from . import serket as srk
 from .vae_model import VAENetConfig, VAENets, make_encode, make_train_epoch
@@ -87,14 +88,10 @@ class VAEConfig:
     verbose: bool = False
 
     def __post_init__(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         for name in ("latent_dim", "itr", "hidden_encoder_dim", "hidden_decoder_dim"):
-            positive_int(name)
+            check_int(name, getattr(self, name), 1)
         if self.batch_size is not None:
-            positive_int("batch_size")
+            check_int("batch_size", self.batch_size, 1)
         if not self.KL_param > 0:
             raise ValueError(f"KL_param must be > 0, got {self.KL_param!r}")
         if not self.weight_stddev > 0:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from common import zs
+from common.validation import check_int
 
 __all__ = ["VAENetConfig", "VAENets", "generative_net", "variational_net",
            "serket_bound", "make_train_epoch", "make_encode"]
@@ -54,9 +55,7 @@ class VAENetConfig:
 
     def __post_init__(self):
         for name in ("x_dim", "z_dim", "hidden_encoder_dim", "hidden_decoder_dim"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            check_int(name, getattr(self, name), 1)
         if not self.weight_stddev > 0:
             raise ValueError(f"weight_stddev must be > 0, got {self.weight_stddev!r}")
         if self.obs_dist not in OBS_DISTS:
