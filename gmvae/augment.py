@@ -18,28 +18,32 @@ __all__ = ["random_affine"]
 
 
 def random_affine(images, seed, max_rotation=15.0, max_shift=2.0, max_scale=0.1,
-                  side=28):
-    """Randomly rotate, scale and shift each image.
+                  max_shear=0.0, side=28):
+    """Randomly rotate, scale, shear (slant) and shift each image.
 
     :param images: ``[n, side * side]`` float images in [0, 1].
     :param seed: ``[2]`` int32/int64 tensor.
     :param max_rotation: degrees, uniform in [-max, max].
     :param max_shift: pixels, uniform in [-max, max] along each axis.
     :param max_scale: relative, scale uniform in [1 - max, 1 + max].
+    :param max_shear: horizontal shear x += k y (a change of slant), k uniform
+        in [-max, max].
     :return: ``[n, side * side]`` float32 images in [0, 1].
     """
     x = tf.convert_to_tensor(images, tf.float32)
     n = tf.shape(x)[0]
-    u = tf.random.stateless_uniform([n, 4], seed, minval=-1., maxval=1.)
+    u = tf.random.stateless_uniform([n, 5], seed, minval=-1., maxval=1.)
     angle = u[:, 0] * (max_rotation * math.pi / 180.)
     inv_scale = 1. / (1. + u[:, 1] * max_scale)
-    shift = u[:, 2:] * max_shift                                   # [n, 2] (x, y)
+    shift = u[:, 2:4] * max_shift                                  # [n, 2] (x, y)
+    shear = u[:, 4] * max_shear
     c = (side - 1) / 2.
     cos, sin = tf.cos(angle) * inv_scale, tf.sin(angle) * inv_scale
     # The transform maps output pixel (x, y) to the input pixel it reads:
-    # input = A (output - c - shift) + c, with A the inverse rotation-scaling.
+    # input = A (output - c - shift) + c, with A the inverse of the forward
+    # map (rotation-scaling after shear): A = [[1, -k], [0, 1]] R^-1 / s.
     ox, oy = c + shift[:, 0], c + shift[:, 1]
-    a0, a1 = cos, -sin
+    a0, a1 = cos - shear * sin, -sin - shear * cos
     b0, b1 = sin, cos
     a2 = c - a0 * ox - a1 * oy
     b2 = c - b0 * ox - b1 * oy

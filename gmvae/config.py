@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+from common.validation import check_int, check_number
+
 __all__ = ["GMVAEConfig", "RESUME_IGNORED_FIELDS", "PRIORS", "STRATEGIES"]
 
 PRIORS = ("mixture", "normal")
@@ -21,17 +23,6 @@ STRATEGIES = ("one_device", "mirrored", "multi_worker")
 # checkpoint holds.
 RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every",
                          "n_sample_images", "steps_per_call", "jit_compile", "strategy")
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-            or value != value:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +56,10 @@ class GMVAEConfig:
         strategy: ``"one_device"``, ``"mirrored"`` (all local GPUs, or the CPU) or
             ``"multi_worker"`` (``TF_CONFIG`` cluster). Default ``"one_device"``.
         seed: seeds the split, weights, binarisation and batches. Default 0.
+        n_init: independent trainings (restarts, seeds ``seed + r * 10007``;
+            restart 0 is ``seed``); the one with the lowest training objective
+            (:meth:`gmvae.learning.Trainer.training_objective`, no labels) is
+            kept, like scikit-learn's ``n_init``. Default 1.
 
     Collapse avoidance / pure clusters (bonus 4)
         pretrain_epochs: autoencoder pre-training epochs before the GMVAE; the
@@ -84,8 +79,11 @@ class GMVAEConfig:
         n_neighbours: neighbours per image for that term. Default 5.
         augment_weight: weight of the augmentation-consistency term
             KL(p(z|m(x)) || p(z|m(x'))) with x' a random affine distortion of x
-            (rotation, scale, shift; :mod:`gmvae.augment`) and the first
+            (rotation, scale, shear, shift; :mod:`gmvae.augment`) and the first
             argument held fixed. Default 0.
+        augment_rotation: largest rotation of that distortion, degrees. Default 15.
+        augment_shear: largest horizontal shear (change of slant, x += k y).
+            Default 0.3: MNIST's 4s and 9s otherwise tend to cluster by slant.
 
     Semi-supervised (bonus 3)
         labels_per_class: labelled training images per class (their z is observed);
@@ -118,6 +116,7 @@ class GMVAEConfig:
     jit_compile: bool = False
     strategy: str = "one_device"
     seed: int = 0
+    n_init: int = 1
     pretrain_epochs: int = 0
     pi_fixed_epochs: int = 0
     pull_weight: float = 0.0
@@ -126,6 +125,8 @@ class GMVAEConfig:
     neighbour_weight: float = 0.0
     n_neighbours: int = 5
     augment_weight: float = 0.0
+    augment_rotation: float = 15.0
+    augment_shear: float = 0.3
     labels_per_class: int = 0
     labelled_weight: float = 1.0
     labelled_batch_size: int = 50
@@ -144,33 +145,34 @@ class GMVAEConfig:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
-        _positive_int("n_clusters (K)", self.n_clusters)
-        _positive_int("latent_dim (D)", self.latent_dim)
+        check_int("n_clusters (K)", self.n_clusters)
+        check_int("latent_dim (D)", self.latent_dim)
         for name in ("enc_hidden", "dec_hidden"):
             value = getattr(self, name)
             if not isinstance(value, tuple) or not value:
                 raise ValueError(f"{name} must be a non-empty tuple of layer sizes, "
                                  f"got {value!r}")
             for size in value:
-                _positive_int(f"{name} entries", size)
+                check_int(f"{name} entries", size)
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
-        _positive_int("epochs", self.epochs, minimum=0)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("steps_per_call", self.steps_per_call)
-        _positive_int("seed", self.seed, minimum=0)
-        _positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        _positive_int("pi_fixed_epochs", self.pi_fixed_epochs, minimum=0)
-        _positive_int("labels_per_class", self.labels_per_class, minimum=0)
-        _positive_int("labelled_batch_size", self.labelled_batch_size)
-        _positive_int("n_test", self.n_test)
-        _positive_int("is_samples", self.is_samples)
-        _positive_int("eval_every", self.eval_every)
-        _positive_int("n_sample_images", self.n_sample_images)
+        check_int("epochs", self.epochs, minimum=0)
+        check_int("batch_size", self.batch_size)
+        check_int("steps_per_call", self.steps_per_call)
+        check_int("seed", self.seed, minimum=0)
+        check_int("n_init", self.n_init)
+        check_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        check_int("pi_fixed_epochs", self.pi_fixed_epochs, minimum=0)
+        check_int("labels_per_class", self.labels_per_class, minimum=0)
+        check_int("labelled_batch_size", self.labelled_batch_size)
+        check_int("n_test", self.n_test)
+        check_int("is_samples", self.is_samples)
+        check_int("eval_every", self.eval_every)
+        check_int("n_sample_images", self.n_sample_images)
         if self.max_train is not None:
-            _positive_int("max_train", self.max_train)
+            check_int("max_train", self.max_train)
         if self.lr_decay_epochs is not None:
-            _positive_int("lr_decay_epochs", self.lr_decay_epochs)
+            check_int("lr_decay_epochs", self.lr_decay_epochs)
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if self.final_learning_rate is not None and not (
@@ -179,10 +181,11 @@ class GMVAEConfig:
                 and self.final_learning_rate > 0):
             raise ValueError(f"final_learning_rate must be None or > 0, got "
                              f"{self.final_learning_rate!r}")
-        _positive_int("n_neighbours", self.n_neighbours)
+        check_int("n_neighbours", self.n_neighbours)
         for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                     "augment_weight", "labelled_weight"):
-            _non_negative(name, getattr(self, name))
+                     "augment_weight", "augment_rotation", "augment_shear",
+                     "labelled_weight"):
+            check_number(name, getattr(self, name))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.prior == "normal" and (self.labels_per_class or self.pretrain_epochs

@@ -32,6 +32,7 @@ matter; give the others their own ``--out``).  The code path is the same.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,9 +164,11 @@ class Trainer:
             cost += cfg.neighbour_weight * neighbour_consistency(
                 model, q_bn["h_mean"], model.encode_mean(x_nn))
         if cfg.augment_weight and model.has_clusters:
-            x_aug = binarize_dynamic(random_affine(tf.gather(self.x_train, idx),
-                                                   seed + tf.constant([4, 0], seed.dtype)),
-                                     seed + tf.constant([5, 0], seed.dtype))
+            x_aug = random_affine(tf.gather(self.x_train, idx),
+                                  seed + tf.constant([4, 0], seed.dtype),
+                                  max_rotation=cfg.augment_rotation,
+                                  max_shear=cfg.augment_shear)
+            x_aug = binarize_dynamic(x_aug, seed + tf.constant([5, 0], seed.dtype))
             cost += cfg.augment_weight * augmentation_consistency(
                 model, q_bn["h_mean"], model.encode_mean(x_aug))
         if self.labelled is not None:
@@ -263,6 +266,23 @@ class Trainer:
                 bar.set_postfix(bound=f"{total / done:.2f}")
         return total / done, seconds
 
+    def training_objective(self, seed=0):
+        """The minimised training cost (-bound + weighted penalties, + labelled
+        term), averaged over one in-order pass of the training images with a
+        fixed seed and no update: what :func:`fit` ranks restarts by.  Scalar."""
+        cfg = self.config
+        b = cfg.batch_size
+        if "objective" not in self._calls:
+            @tf.function
+            def batch_cost(idx, batch_seed):
+                x = binarize_dynamic(tf.gather(self.x_train, idx), batch_seed)
+                return self.gmvae_loss(x, batch_seed, idx)[0]
+            self._calls["objective"] = batch_cost
+        costs = [float(self._calls["objective"](
+            tf.range(a, a + b, dtype=tf.int64), tf.constant([seed, a], tf.int64)))
+            for a in range(0, self.steps_per_epoch * b, b)]
+        return float(np.mean(costs))
+
     # -- pre-training -------------------------------------------------------
     def pretrain(self, epochs, verbose=True):
         """Autoencoder pre-training, then GMM initialisation of the mixture.
@@ -326,6 +346,16 @@ def fit(config: GMVAEConfig, x_train, y_train=None, x_test=None, y_test=None,
         go (None: no checkpoints, no files).
     :param resume: continue from the newest checkpoint in ``out_dir`` (its
         configuration must match: ``ConfigMismatchError`` otherwise).
+
+    With ``config.n_init > 1`` the whole training (pre-training included) is
+    run ``n_init`` times from different seeds (restart 0 uses ``config.seed``
+    itself) and the run with the lowest :meth:`Trainer.training_objective` is
+    kept, as scikit-learn's ``n_init`` keeps the best objective; labels never
+    enter the choice.  Each restart keeps its own checkpoints under
+    ``out_dir/restarts/init<r>/`` (so ``resume`` continues the unfinished one);
+    the kept model is also saved in ``out_dir/checkpoints/``.  ``extra``
+    records every restart (objective, bound and, for the reader only, the
+    held-out accuracy) and the index chosen.
     """
     x_train = validate_inputs(config, x_train, y_train, x_test, y_test)
     if resume and out_dir is None:
@@ -333,12 +363,66 @@ def fit(config: GMVAEConfig, x_train, y_train=None, x_test=None, y_test=None,
     labelled = None
     extra = {}
     if config.semi_supervised:
+        # Chosen with config.seed, so every restart sees the same labelled images.
         idx = select_labelled(y_train, config.labels_per_class,
                               int(np.max(y_train)) + 1, seed=config.seed)
         labelled = (x_train[idx], np.asarray(y_train)[idx])
         extra["labelled_indices"] = idx.tolist()
-    trainer = Trainer(config, x_train, labelled, strategy)
     x_test_bin = None if x_test is None else binarize_fixed(x_test, seed=config.seed + 1)
+    if config.n_init == 1:
+        return _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume,
+                         strategy, extra)
+    return _fit_restarts(config, x_train, labelled, x_test_bin, y_test, out_dir, resume,
+                         strategy, extra)
+
+
+#: Seed distance between restarts (restart r trains with seed + r * stride).
+RESTART_SEED_STRIDE = 10_007
+
+
+def _fit_restarts(config, x_train, labelled, x_test_bin, y_test, out_dir, resume,
+                  strategy, extra) -> FitResult:
+    """``config.n_init`` independent trainings; keep the lowest training objective."""
+    results, records = [], []
+    for r in range(config.n_init):
+        cfg_r = dataclasses.replace(config, n_init=1,
+                                    seed=config.seed + r * RESTART_SEED_STRIDE)
+        sub = None if out_dir is None else Path(out_dir) / "restarts" / f"init{r}"
+        if config.verbose:
+            print(f"restart {r + 1}/{config.n_init} (seed {cfg_r.seed})")
+        res = _fit_once(cfg_r, x_train, labelled, x_test_bin, y_test, sub, resume,
+                        strategy, dict(extra))
+        record = {"restart": r, "seed": cfg_r.seed,
+                  "training_objective": res.trainer.training_objective(seed=config.seed),
+                  "train_lower_bound": res.history["train_lower_bound"][-1][1]}
+        if "test_accuracy" in res.history:     # reported, never used to choose
+            record["test_accuracy"] = res.history["test_accuracy"][-1][1]
+        results.append(res)
+        records.append(record)
+    best = int(np.argmin([rec["training_objective"] for rec in records]))
+    chosen = results[best]
+    chosen.extra.update(restarts=records, chosen_restart=best)
+    seconds = sum(res.train_seconds for res in results)
+    images = sum(res.train_seconds * res.images_per_second for res in results
+                 if res.train_seconds)
+    chosen.train_seconds = seconds
+    chosen.images_per_second = images / seconds if seconds else float("nan")
+    if out_dir is not None:
+        tr = chosen.trainer
+        ckpt = CheckpointHelper(Path(out_dir) / "checkpoints", config.checkpoint_config(),
+                                model=tr.model, optimizer=tr.optimizer,
+                                pi_trainable=tr.pi_trainable)
+        ckpt.restore_or_initialize(False)
+        ckpt.save(step=config.epochs * tr.steps_per_epoch)
+        write_json(Path(out_dir) / "history.json", chosen.history)
+        chosen.out_dir = Path(out_dir)
+    return chosen
+
+
+def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, strategy,
+              extra) -> FitResult:
+    """One training run (see :func:`fit`)."""
+    trainer = Trainer(config, x_train, labelled, strategy)
 
     ckpt, logger, history = None, ScalarLogger(None), {}
     start_epoch = 0

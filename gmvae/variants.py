@@ -7,11 +7,14 @@
 ``pretrain_pull``  ``pretrain`` + the pull of q(h|x) towards its cluster mean
 ``pretrain_mi``    ``pretrain`` + balance (uniform usage) + entropy (sharp p(z|h))
 ``pretrain_nn``    ``pretrain`` + neighbour consistency + balance
-``pretrain_aug``   ``pretrain`` (30 epochs) + augmentation consistency + balance
-                   + entropy (IMSAT-style), 200 epochs at a larger step size
-                   that decays over the last 30
+``pretrain_aug``   ``pretrain`` (30 epochs) + augmentation consistency
+                   (rotation, shear, scale, shift) + balance + entropy
+                   (IMSAT-style), 200 epochs at a larger step size that
+                   decays over the last 30; 2 restarts, the lower training
+                   objective kept (``n_init=2``)
 ``semi``           ``pretrain_aug`` + 10 labelled images per class with z
-                   observed (labelled bound weighted 5)
+                   observed (labelled bound weighted 5); one run (the labels
+                   already pin each class to its cluster)
 =================  ==========================================================
 
 Why ``pretrain_aug`` trains longer and faster.  With the regularisers weighted
@@ -25,6 +28,19 @@ most: 30 autoencoder epochs instead of 10 took one seed from 0.89 to 0.96.
 These settings were chosen on single runs of seeds 0-2 (held-out accuracy
 read along the way), so the benchmark's seeds are not an untouched test; a
 user with the full MNIST should expect the numbers to move.
+
+Why shear and restarts.  Without shear in the augmentation, 7 of the 8 runs
+we made (the CPU's reductions are not deterministic, so a seed is not one
+draw) ended between 0.78 and 0.89, typically with the 4s and 9s shared by two
+clusters that split them by slant.  With shear up to 0.3, five single runs (seeds 0-4) gave 0.973,
+0.953, 0.935, 0.974 and 0.879; the last had merged 4 and 9 and left one
+cluster nearly empty.  Across those runs the mutual information between x and
+z on the training images ranked the runs exactly as held-out accuracy did,
+and the training objective is dominated by that term (balance and entropy
+weighted 300 and 30), so two restarts with the lower training objective kept
+turn a one-in-five failure into roughly one in twenty-five without looking at
+a label.  The benchmark records every restart's objective and, for the reader
+only, its held-out accuracy, so the choice can be checked.
 
 The flags of the CLI override any preset value.
 """
@@ -44,7 +60,7 @@ VARIANTS = {
     "pretrain_pull": dict(_PRETRAIN, pull_weight=1.0),
     "pretrain_mi": dict(_PRETRAIN, balance_weight=5.0, entropy_weight=1.0),
     "pretrain_nn": dict(_PRETRAIN, neighbour_weight=100.0, balance_weight=100.0),
-    "pretrain_aug": dict(_AUGMENT),
+    "pretrain_aug": dict(_AUGMENT, n_init=2),
     "semi": dict(_AUGMENT, labels_per_class=10, labelled_weight=5.0),
 }
 

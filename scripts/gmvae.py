@@ -62,10 +62,10 @@ def build_parser():
     p.add_argument("--strategy", choices=["one_device", "mirrored", "multi_worker"],
                    default=DEFAULTS.strategy)
     for name in ("pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "n_neighbours",
-                 "lr_decay_epochs"):
+                 "lr_decay_epochs", "n_init"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                 "augment_weight", "labelled_weight"):
+                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
     p.add_argument("--n-test", type=int, default=DEFAULTS.n_test)
     p.add_argument("--max-train", type=int, default=None)
@@ -79,8 +79,8 @@ def config_from_args(args) -> GMVAEConfig:
     overrides = {k: getattr(args, k) for k in (
         "pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "pull_weight",
         "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
-        "labelled_weight", "n_neighbours", "epochs", "learning_rate",
-        "final_learning_rate", "lr_decay_epochs") if getattr(args, k) is not None}
+        "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
+        "final_learning_rate", "lr_decay_epochs", "n_init") if getattr(args, k) is not None}
     return variant_config(
         args.variant, n_clusters=args.n_clusters, latent_dim=args.latent_dim,
         enc_hidden=args.enc_hidden, dec_hidden=args.dec_hidden, prior=args.prior,

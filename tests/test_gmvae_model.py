@@ -105,6 +105,8 @@ def test_plain_vae_has_no_z():
     (dict(strategy="tpu"), "strategy"), (dict(pull_weight=-1.), "pull_weight"),
     (dict(prior="normal", pretrain_epochs=2), "plain VAE"),
     (dict(augment_weight=-1.), "augment_weight"),
+    (dict(augment_shear=-0.1), "augment_shear"),
+    (dict(n_init=0), "n_init"),
     (dict(prior="normal", augment_weight=1.), "plain VAE"),
     (dict(final_learning_rate=0.), "final_learning_rate"),
     (dict(lr_decay_epochs=0), "lr_decay_epochs"),
@@ -152,6 +154,28 @@ def test_random_affine_identity_range_and_mass():
     assert np.all((ratio > 0.75) & (ratio < 1.3))
     again = random_affine(x, seed).numpy()
     np.testing.assert_array_equal(out, again)            # stateless: same seed, same output
+
+
+def test_random_affine_shear_slants_a_vertical_bar():
+    import tensorflow as tf
+    from gmvae.augment import random_affine
+    x = np.zeros((16, 28, 28), np.float32)
+    x[:, 4:24, 13:15] = 1.                               # a vertical bar, 2 px wide
+    out = random_affine(x.reshape(16, -1), tf.constant([5, 6], tf.int64), max_rotation=0.,
+                        max_shift=0., max_scale=0., max_shear=0.4).numpy().reshape(16, 28, 28)
+    rows = np.arange(6, 22)
+    cols = np.arange(28)
+    slopes = []
+    for img in out:
+        centre = (img[rows] * cols).sum(1) / img[rows].sum(1)   # ink centre per row
+        slope, _ = np.polyfit(rows, centre, 1)
+        slopes.append(slope)
+        # straight (a shear keeps lines straight) and pivoting on the centre
+        np.testing.assert_allclose(centre, np.polyval(np.polyfit(rows, centre, 1), rows),
+                                   atol=0.15)
+        assert abs(np.interp(13.5, rows, centre) - 13.5) < 0.3
+    slopes = np.abs(slopes)
+    assert slopes.max() <= 0.4 + 0.02 and slopes.max() > 0.15   # within the range, not 0
 
 
 def test_augmentation_consistency_is_zero_only_for_equal_codes(model):
