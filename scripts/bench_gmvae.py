@@ -3,7 +3,7 @@ throughput beside the plain VAE, test log-likelihood); writes benchmark.json.
 
 Example::
 
-    gmvae-bench --out runs/bench_gmvae            # full, about 26 min on 2 cores (measured)
+    gmvae-bench --out runs/bench_gmvae            # full, under an hour on 2 cores
     gmvae-bench --budget quick --out runs/bench_gmvae_quick
 """
 import argparse
