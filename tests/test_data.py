@@ -78,6 +78,7 @@ def test_random_gmm_params_argument_errors(kwargs, name):
 @pytest.mark.parametrize("params", [default_gmm_params(),
                                     random_gmm_params(4, d=3, seed=11, sigma=2.0)],
                          ids=["default", "random"])
+@pytest.mark.rubric("P2.R1")
 def test_sample_gmm_matches_declared_model(params):
     n = 20000
     x, z = sample_gmm(params, n, seed=5)
@@ -280,6 +281,7 @@ def test_validate_images_errors():
 
 
 # ----------------------------------------------------------------------------- split
+@pytest.mark.rubric("P3.R3")
 def test_train_test_split_seeded_and_disjoint():
     images = np.arange(50, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
     labels = np.arange(50)
@@ -315,6 +317,7 @@ def test_binarize_fixed(mnist_default):
         binarize_fixed(images * 255)
 
 
+@pytest.mark.rubric("P3.R3")
 def test_binarize_dynamic_seeds_and_tf_function(mnist_default):
     x = tf.constant(mnist_default[0][:500])
     a = binarize_dynamic(x, (0, 1))

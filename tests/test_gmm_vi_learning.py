@@ -13,6 +13,7 @@ TINY = dict(n_restarts=2, max_iters=150, min_iters=50, eval_every=50, patience=2
             polish_iters=50, grad_var_points=0, hidden_units=8)
 
 
+@pytest.mark.rubric("P2.R3")
 def test_short_nvil_training_recovers_means():
     true = GMMParams(pi=np.array([0.4, 0.6]), mu=np.array([[-4.0, 0.0], [4.0, 1.0]]),
                      sigma2=np.ones((2, 2)))
@@ -29,6 +30,7 @@ def test_short_nvil_training_recovers_means():
 
 @pytest.mark.parametrize("estimator,posterior", [("reinforce", "amortized"),
                                                  ("exact", "free")])
+@pytest.mark.rubric("P2.R2", "P2.R3")
 def test_other_estimators_and_free_posterior_run(estimator, posterior):
     true = polygon_gmm_params(2, 8.0, seed=0)
     x, _ = sample_gmm(true, 60, seed=0)
@@ -40,6 +42,7 @@ def test_other_estimators_and_free_posterior_run(estimator, posterior):
     assert res.history["iteration"][0] == 0 and len(res.history["elbo"][0]) == 2
 
 
+@pytest.mark.rubric("P2.R4")
 def test_cli_tiny_run_writes_figures_and_metrics(tmp_path):
     from scripts.gmm_vi import main
     out = tmp_path / "run"
@@ -61,6 +64,7 @@ def test_cli_tiny_run_writes_figures_and_metrics(tmp_path):
     assert m["em"]["seconds"] > 0 and m["vi"]["train_seconds"] > 0
 
 
+@pytest.mark.rubric("P2.R4", "P2.Bonus.4")
 def test_sweep_and_benchmark_entry_points(tmp_path):
     from gmm_vi.benchmark import run_benchmark
     from gmm_vi.sweep import run_sweep
@@ -82,6 +86,7 @@ def test_sweep_and_benchmark_entry_points(tmp_path):
     assert s["n_seeds"] == 1 and "final_ratio_min" in s and s["em_seconds_median"] > 0
 
 
+@pytest.mark.rubric("P2.Bonus.4")
 def test_polygon_params_have_the_requested_separation():
     for k in (2, 3, 5, 8):
         p = polygon_gmm_params(k, 2.5, seed=1)

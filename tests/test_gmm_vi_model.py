@@ -12,6 +12,7 @@ from gmm_vi.learning import GMMVITrainer, kmeanspp_init
 from gmm_vi.model import GMMInit, make_generative_net, sample_from_model
 
 
+@pytest.mark.rubric("P2.R1")
 def test_sampling_matches_declared_model():
     params = GMMParams(pi=np.array([0.5, 0.3, 0.2]),
                        mu=np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]]),
@@ -32,6 +33,7 @@ def test_sampling_matches_declared_model():
         assert np.all(np.abs(xk.var(0, ddof=1) - params.sigma2[k]) < 4 * se_var)
 
 
+@pytest.mark.rubric("P2.R1", "P2.R2")
 def test_model_log_joint_sums_to_exact_loglik():
     params = default_gmm_params()
     x, _ = sample_gmm(params, 50, seed=0)
@@ -46,6 +48,7 @@ def test_model_log_joint_sums_to_exact_loglik():
     assert ll == pytest.approx(gmm_mean_loglik(x, params), abs=1e-4)
 
 
+@pytest.mark.rubric("P2.R2")
 def test_amortized_q_starts_at_exact_posterior_and_elbo_is_tight():
     params = default_gmm_params()
     x, _ = sample_gmm(params, 80, seed=3)
@@ -66,6 +69,7 @@ def test_amortized_q_starts_at_exact_posterior_and_elbo_is_tight():
         assert elbo[r].mean() == pytest.approx(gmm_mean_loglik(x, p), abs=1e-3)
 
 
+@pytest.mark.rubric("P2.R3")
 def test_kmeanspp_seeds_are_data_points_in_distinct_clusters():
     params = GMMParams(pi=np.full(3, 1 / 3), mu=np.array([[-20., 0], [20., 0], [0, 20.]]),
                        sigma2=np.ones((3, 2)))
@@ -93,6 +97,7 @@ def perturbed_trainer():
     return tr
 
 
+@pytest.mark.rubric("P2.R3")
 def test_nvil_and_exact_gradients_agree_in_expectation(perturbed_trainer):
     tr = perturbed_trainer
     draws, scales = tr.gradient_draws("nvil", 400)
@@ -120,6 +125,7 @@ def test_nvil_and_exact_gradients_agree_in_expectation(perturbed_trainer):
     assert np.dot(m, e) / (np.linalg.norm(m) * np.linalg.norm(e)) > 0.95
 
 
+@pytest.mark.rubric("P2.R3")
 def test_nvil_has_lower_gradient_variance_than_reinforce(perturbed_trainer):
     gv = perturbed_trainer.measure_gradient_variance(100, iteration=20)
     assert gv["nvil"][0] * 5 < gv["reinforce"][0]
@@ -127,6 +133,7 @@ def test_nvil_has_lower_gradient_variance_than_reinforce(perturbed_trainer):
     assert gv["exact"] == [0.0] and gv["exact_sq_norm"][0] > 0
 
 
+@pytest.mark.rubric("P2.R3")
 def test_state_untouched_by_gradient_draws(perturbed_trainer):
     tr = perturbed_trainer
     before = [v.numpy().copy() for v in tr.states[0].variables]

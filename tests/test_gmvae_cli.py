@@ -11,6 +11,7 @@ TINY = ["--epochs", "1", "-K", "3", "-D", "4", "--enc-hidden", "32", "--dec-hidd
         "--quiet"]
 
 
+@pytest.mark.rubric("P3.R3", "P3.R4")
 def test_cli_writes_figures_and_metrics(tmp_path):
     out = tmp_path / "run"
     assert cli.main(TINY + ["--out", str(out), "--variant", "pretrain",

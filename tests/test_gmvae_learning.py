@@ -27,6 +27,7 @@ def data():
     return x[:40], y[:40], x[40:], y[40:]
 
 
+@pytest.mark.rubric("P3.R3")
 def test_a_few_steps_raise_the_bound(data):
     x_tr = data[0][:20]
     cfg = GMVAEConfig(epochs=1, **TINY)
@@ -39,6 +40,7 @@ def test_a_few_steps_raise_the_bound(data):
     assert np.isfinite(before) and after > before + 20.0
 
 
+@pytest.mark.rubric("P3.Bonus.3", "P3.Bonus.4")
 def test_regularisers_and_semi_supervised_train(data):
     x_tr, y_tr, x_te, y_te = data
     cfg = GMVAEConfig(epochs=2, pretrain_epochs=1, pull_weight=1., balance_weight=1.,
@@ -59,6 +61,7 @@ def test_pi_stays_uniform_while_fixed(data):
     np.testing.assert_allclose(r.model.pi(), np.full(3, 1 / 3), atol=1e-6)
 
 
+@pytest.mark.rubric("P3.R3")
 def test_checkpoint_resume_continues_from_same_step_and_state(data, tmp_path):
     x_tr, y_tr, x_te, y_te = data
     cfg = GMVAEConfig(epochs=1, **TINY)
@@ -84,6 +87,7 @@ def test_checkpoint_resume_continues_from_same_step_and_state(data, tmp_path):
             resume=True)
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_restarts_keep_the_lowest_training_objective(data, tmp_path):
     x_tr, y_tr, x_te, y_te = data
     cfg = GMVAEConfig(epochs=2, n_init=3, balance_weight=1., **TINY)
@@ -132,6 +136,7 @@ def test_bad_inputs_raise_before_training(data, kind):
         fit(cfg, **args)
 
 
+@pytest.mark.rubric("P3.Bonus.3")
 def test_semi_supervised_needs_labels(data):
     cfg = GMVAEConfig(epochs=1, labels_per_class=2, **TINY)
     with pytest.raises(ValueError, match="y_train"):
@@ -164,6 +169,7 @@ MIRRORED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.rubric("P3.R3")
 def test_a_few_steps_under_mirrored_strategy_on_cpu():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True,

@@ -18,6 +18,7 @@ def model():
     return GMVAE(GMVAEConfig(**TINY))
 
 
+@pytest.mark.rubric("P3.R1", "P3.R2")
 def test_node_shapes(model):
     n, s, k, d = 5, 2, 3, 4
     x = tf.cast(tf.random.uniform([n, 784]) < 0.5, tf.float32)
@@ -42,6 +43,7 @@ def test_node_shapes(model):
     assert np.all(np.isfinite(lb.tensor.numpy()))
 
 
+@pytest.mark.rubric("P3.R2")
 def test_marginal_log_p_h_equals_brute_force_sum_over_z(model):
     """log p(h) from the custom log_joint == log sum_k p(z=k) p(h | z=k) built
     node by node with z observed."""
@@ -68,6 +70,7 @@ def test_marginal_log_p_h_equals_brute_force_sum_over_z(model):
     np.testing.assert_allclose(post, tf.nn.softmax(tf.stack(terms, -1)).numpy(), atol=1e-5)
 
 
+@pytest.mark.rubric("P3.R2")
 def test_brute_force_in_numpy():
     """Independent numpy check of the mixture density on random parameters."""
     rng = np.random.default_rng(3)
@@ -83,6 +86,7 @@ def test_brute_force_in_numpy():
     np.testing.assert_allclose(got.numpy(), np.log(dens), rtol=1e-4)
 
 
+@pytest.mark.rubric("P3.R4")
 def test_sample_per_cluster_shape_and_range(model):
     out = model.sample_per_cluster(4, seed=1)
     assert out.shape == (3, 4, 784)
@@ -91,6 +95,7 @@ def test_sample_per_cluster_shape_and_range(model):
         model.sample_per_cluster(0)
 
 
+@pytest.mark.rubric("P3.R1")
 def test_plain_vae_has_no_z():
     vae = GMVAE(GMVAEConfig(prior="normal", **TINY))
     q = vae.variational(tf.zeros([2, 784]), 3)
@@ -111,11 +116,13 @@ def test_plain_vae_has_no_z():
     (dict(final_learning_rate=0.), "final_learning_rate"),
     (dict(lr_decay_epochs=0), "lr_decay_epochs"),
 ])
+@pytest.mark.rubric("P3.R1")
 def test_bad_config_raises(bad, match):
     with pytest.raises(ValueError, match=match):
         GMVAEConfig(**bad)
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_variants_are_valid_configs():
     from gmvae.variants import VARIANTS
     for name in VARIANTS:
@@ -156,6 +163,7 @@ def test_random_affine_identity_range_and_mass():
     np.testing.assert_array_equal(out, again)            # stateless: same seed, same output
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_random_affine_shear_slants_a_vertical_bar():
     import tensorflow as tf
     from gmvae.augment import random_affine
@@ -178,6 +186,7 @@ def test_random_affine_shear_slants_a_vertical_bar():
     assert slopes.max() <= 0.4 + 0.02 and slopes.max() > 0.15   # within the range, not 0
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_augmentation_consistency_is_zero_only_for_equal_codes(model):
     import tensorflow as tf
     from gmvae.regularizers import augmentation_consistency

@@ -9,6 +9,7 @@ from common.metrics import (ari, cluster_accuracy, cluster_purity, clusters_used
                             match_components, nmi, parameter_errors)
 
 
+@pytest.mark.rubric("P3.R3")
 def test_permuted_perfect_clustering_scores_one():
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 5, size=200)
@@ -21,6 +22,7 @@ def test_permuted_perfect_clustering_scores_one():
     assert all(v == 1.0 for v in cluster_purity(y_true, y_pred).values())
 
 
+@pytest.mark.rubric("P3.R3")
 def test_hand_checked_accuracy_and_purity():
     y_true = np.array([0, 0, 0, 1, 1, 2])
     y_pred = np.array([1, 1, 0, 0, 0, 2])
@@ -39,6 +41,7 @@ def test_hand_checked_accuracy_and_purity():
     assert purity == pytest.approx({0: 2 / 3, 1: 1.0, 2: 1.0})
 
 
+@pytest.mark.rubric("P3.R3")
 def test_more_clusters_than_classes_leaves_one_unmatched():
     y_true = np.array([0, 0, 1, 1])
     y_pred = np.array([0, 1, 2, 2])
@@ -69,6 +72,7 @@ def test_label_validation(y_true, y_pred, pattern):
         cluster_accuracy(np.asarray(y_true), np.asarray(y_pred))
 
 
+@pytest.mark.rubric("P2.R4")
 def test_match_components_recovers_permutation():
     true_mu = random_gmm_params(6, d=2, seed=1).mu
     q = np.array([2, 5, 0, 1, 4, 3])            # learned j is true q[j]
@@ -93,6 +97,7 @@ def test_parameter_errors_zero_for_permuted_copy():
     np.testing.assert_allclose(err["matched_pi"], true.pi)
 
 
+@pytest.mark.rubric("P2.R4")
 def test_parameter_errors_hand_checked():
     true = GMMParams(pi=np.array([0.6, 0.4]), mu=np.array([[0.0, 0.0], [10.0, 0.0]]),
                      sigma2=np.array([[4.0, 4.0], [1.0, 1.0]]))
@@ -106,6 +111,7 @@ def test_parameter_errors_hand_checked():
     assert err["sigma2_rel_err"] == pytest.approx(0.5)       # 1.5 vs 1.0
 
 
+@pytest.mark.rubric("P2.R4")
 def test_gmm_mean_loglik_matches_brute_force():
     params = random_gmm_params(3, d=2, seed=4)
     x, _ = sample_gmm(params, 300, seed=0)

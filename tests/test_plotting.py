@@ -21,6 +21,7 @@ def _assert_png(path, expected_path):
     return img
 
 
+@pytest.mark.rubric("P2.R4")
 def test_plot_gmm_clusters(tmp_path):
     p = default_gmm_params()
     x, z = sample_gmm(p, 300, seed=0)
@@ -35,6 +36,7 @@ def test_plot_gmm_clusters(tmp_path):
         plot_gmm_clusters(x[:, :1], z, p.mu, p.sigma2, out2)
 
 
+@pytest.mark.rubric("P3.R4")
 def test_plot_image_grid_layouts(tmp_path):
     rng = np.random.default_rng(0)
     grid = rng.random((3, 5, 784))

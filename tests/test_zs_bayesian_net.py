@@ -70,6 +70,7 @@ def _toy(n):
     return bn
 
 
+@pytest.mark.rubric("P2.R1", "P3.R1")
 def test_meta_bayesian_net_reuses_variables_and_observes():
     x = tf.ones([4, 3])
     z = tf.zeros([4, 2])

@@ -18,6 +18,7 @@ def _mean_and_se(draws):
 # --------------------------------------------------------------------------
 # SGVB on a conjugate Gaussian model
 # --------------------------------------------------------------------------
+@pytest.mark.rubric("P3.R2")
 def test_sgvb_gradient_matches_analytic_elbo_gradient():
     """z ~ N(0,1), x|z ~ N(z,1), q(z) = N(m, s^2):
     dL/dm = x - 2m and dL/dlog s = 1 - 2 s^2."""
@@ -48,6 +49,7 @@ def test_sgvb_gradient_matches_analytic_elbo_gradient():
     assert abs(mean - elbo) < 3 * se
 
 
+@pytest.mark.rubric("P3.R2")
 def test_elbo_object_sgvb_matches_functional_api():
     @zs.meta_bayesian_net()
     def model():
@@ -105,6 +107,7 @@ def _estimator_draws(make_cost, n=M):
     return -tape.gradient(total, phi).numpy()
 
 
+@pytest.mark.rubric("P2.R3")
 def test_nvil_gradient_is_unbiased():
     tf.random.set_seed(2)
     state = zs.NVILState()
@@ -122,6 +125,7 @@ def test_nvil_gradient_is_unbiased():
     assert state.n_updates.numpy() == 1
 
 
+@pytest.mark.rubric("P2.R3")
 def test_reinforce_with_baseline_is_unbiased_and_trains_baseline():
     tf.random.set_seed(3)
     state = zs.NVILState()
@@ -148,6 +152,7 @@ def test_reinforce_with_baseline_is_unbiased_and_trains_baseline():
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.rubric("P2.R3")
 def test_variance_reduction_lowers_gradient_variance():
     """Plain REINFORCE vs centering + baseline + variance normalisation."""
     tf.random.set_seed(4)
@@ -169,6 +174,7 @@ def test_variance_reduction_lowers_gradient_variance():
     assert var_reduced < 0.5 * var_plain, (var_reduced, var_plain)
 
 
+@pytest.mark.rubric("P2.R3")
 def test_nvil_requires_explicit_state_and_runs_in_tf_function():
     z = tf.one_hot([0, 1], 3)
     with pytest.raises(ValueError, match="NVILState"):
@@ -196,6 +202,7 @@ def test_nvil_requires_explicit_state_and_runs_in_tf_function():
 # --------------------------------------------------------------------------
 # Importance-sampled log-likelihood on a linear-Gaussian model
 # --------------------------------------------------------------------------
+@pytest.mark.rubric("P3.R3")
 def test_is_loglikelihood_approaches_exact_marginal():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(2, 3)).astype(np.float32)
