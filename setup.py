@@ -9,8 +9,9 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["common", "common.*", "gmm_vi", "gmm_vi.*",
                                     "gmvae", "gmvae.*", "scripts", "scripts.*",
-                                    "reports"]),
-    package_data={"reports": ["templates/*.md"]},
+                                    "reports", "reports.*"]),
+    package_data={"reports": ["templates/*.md"],
+                  "reports.grading": ["template_submission/*.py"]},
     install_requires=[
         # Tested with TensorFlow 2.21 (Keras 3); 2.16 is the first Keras-3 release.
         "tensorflow>=2.16,<2.22",
@@ -33,6 +34,7 @@ setup(
             "serket-vae-gmm=scripts.serket_vae_gmm:main",
             "serket-bench=scripts.bench_serket:main",
             "make-report=scripts.make_report:main",
+            "grade-submission=scripts.grade_submission:main",
         ],
     },
 )
