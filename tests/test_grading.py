@@ -215,6 +215,7 @@ def setup():
     for item in ("P3.R3", "P3.R4", "P3.Bonus.4"):
         assert results(g)[item].score == 0.0
         assert "SIGSEGV" in results(g)[item].reason
+    assert "SIGSEGV" in results(g)["P3.R3"].evidence["run_error"]
 
 
 def test_missing_part_fails_its_items_and_class_summary(tmp_path, capsys):

@@ -129,7 +129,7 @@ def check_lower_bound(submission, options) -> list:
             failures.append(f"case {i} (K={row['k']}): {exc}")
         rows.append(row)
     n_ok = sum(r["ok"] for r in rows)
-    evidence = {"cases": rows, "seconds": run.seconds}
+    evidence = {"cases": rows, **run.evidence()}
     if failures:
         return [ItemResult.failed("P2.R2", f"{n_ok}/{len(rows)} cases match the exact "
                                   f"enumeration; " + "; ".join(failures[:2]),
@@ -166,7 +166,7 @@ def check_fit(submission, options) -> list:
             failures.append(f"{name}: {exc}")
         rows.append(row)
     n_ok = sum(r["ok"] for r in rows)
-    evidence = {"datasets": rows, "em_gap": options.em_gap, "seconds": run.seconds}
+    evidence = {"datasets": rows, "em_gap": options.em_gap, **run.evidence()}
     if failures:
         return [ItemResult.failed("P2.R3", f"{n_ok}/{len(rows)} data sets reach EM; "
                                   + "; ".join(failures[:2]), evidence, run.seconds,

@@ -60,7 +60,7 @@ def check_assign(submission, options) -> list:
                     time_limit=options.time_limit, memory_mb=options.memory_mb)
     call = run.calls[0]
     evidence = {"n_test": int(len(x_te)), "min_accuracy": options.min_accuracy,
-                "seconds": run.seconds}
+                **run.evidence()}
     try:
         if not call.ok:
             raise SubmissionError(call.error)
@@ -82,7 +82,7 @@ def check_generate(submission, options) -> list:
     run = run_calls(submission, FILE, [("generate", [n, 0])], setup=True,
                     time_limit=options.time_limit, memory_mb=options.memory_mb)
     call = run.calls[0]
-    evidence = {"requested": [k, n, 784], "seconds": run.seconds}
+    evidence = {"requested": [k, n, 784], **run.evidence()}
     try:
         if not call.ok:
             raise SubmissionError(call.error)

@@ -62,6 +62,14 @@ class RunOutcome:
     output_tail: str = ""
     stages: dict = field(default_factory=dict)
 
+    def evidence(self) -> dict:
+        """What a report shows of the run: its time, and when it stopped
+        early, why and the last of what it printed."""
+        out = {"seconds": self.seconds}
+        if self.error:
+            out.update(run_error=self.error, child_output=self.output_tail[-800:])
+        return out
+
 
 def _limits(memory_mb: int):
     def apply():                       # runs in the child, before exec
@@ -118,8 +126,10 @@ def _exit_reason(rc: int, timed_out: bool, time_limit: float, memory_mb: int) ->
     if timed_out:
         return f"timed out: no answer within the {time_limit:g} s time limit"
     if rc < 0:
-        name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ \
-            else str(-rc)
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = f"signal {-rc}"
         return (f"crashed: the process was killed by {name} (memory cap "
                 f"{memory_mb} MB; a crash in native code also ends this way)")
     if rc != 0:
