@@ -191,8 +191,9 @@ def run_calls(submission, file: str, calls, *, setup: bool = False,
         for i in range(len(calls)):
             rec = stages.get(f"call {i}")
             if rec is None:
-                outcomes.append(CallOutcome(False, error="not completed: " + (
-                    error or "the child stopped before this call")))
+                # The run's own reason (import/setup failed, time limit, crash).
+                outcomes.append(CallOutcome(False, error=error or
+                                            "the child stopped before this call"))
             elif not rec["ok"]:
                 outcomes.append(CallOutcome(False, error=rec["error"],
                                             seconds=rec["seconds"]))
