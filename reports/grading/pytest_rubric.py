@@ -58,15 +58,15 @@ def pytest_configure(config):
 
 
 class RubricRecorder:
-    """Per-session plugin: what the run collected, deselected and how each
-    marked test ended; prints and writes the table at the end."""
+    """Per-session plugin: what the run collected and how each marked test
+    ended; prints and writes the table at the end."""
 
     NAME = "rubric-recorder"
 
     def __init__(self, config):
         self.config = config
-        self.ids = {}           # nodeid -> rubric ids it carries (all collected tests)
-        self.deselected = set()
+        # nodeid -> rubric ids, for every collected test (before -m/-k deselect)
+        self.ids = {}
         self.outcome = {}       # nodeid -> "passed" | "skipped" | "failed"
 
     @pytest.hookimpl(tryfirst=True)
@@ -81,9 +81,6 @@ class RubricRecorder:
             for part in sorted({rubric.part_of(i) for i in ids}):
                 item.add_marker(part)
             self.ids[item.nodeid] = ids
-
-    def pytest_deselected(self, items):
-        self.deselected.update(i.nodeid for i in items)
 
     def pytest_runtest_logreport(self, report):
         if report.nodeid not in self.ids:
