@@ -1,8 +1,9 @@
 """``pytest --submission PATH``: one test per automatically checked rubric item
 of a student's submission (deselected in the package's own test run).
 
-Example: ``python -m pytest -q --submission reports/grading/template_submission
---submission-part 2``; the rubric table at the end is the student's grade.
+Example: ``python -m pytest -q tests --submission reports/grading/template_submission
+--submission-part 2``; the rubric table at the end is the student's grade.  (Name
+``tests``: its conftest is what adds the option.)
 """
 import pytest
 

@@ -1,4 +1,7 @@
-"""pytest plugin: ``pytest --submission PATH`` grades a student's folder.
+"""pytest plugin: ``pytest tests --submission PATH`` grades a student's folder.
+
+(``tests/conftest.py`` loads this plugin, so the ``tests`` folder must be on the
+command line for pytest to know the option.)
 
 With ``--submission`` the run keeps only the tests marked ``submission``
 (``tests/test_grading_submission.py``: one test per automatically checked
