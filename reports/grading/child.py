@@ -1,7 +1,7 @@
 """The child process that runs a submission's functions (started by
 :mod:`reports.grading.sandbox`; never imported by the grader itself).
 
-``python -P -m reports.grading.child REQUEST_DIR`` reads
+``main([REQUEST_DIR])`` reads
 ``REQUEST_DIR/request.json``::
 
     {"submission": DIR, "file": "part2.py", "setup": true,

@@ -3,7 +3,7 @@ memory cap, and bring back only numbers.
 
 A submission is untrusted code: it may hang, crash the interpreter, eat all
 memory, print garbage or return NaN.  :func:`run_calls` starts
-``python -P -m reports.grading.child`` in its own process group with
+:mod:`reports.grading.child` in a new Python in its own process group with
 
 * ``RLIMIT_AS`` (address space) = ``memory_mb``, so an allocation beyond it
   fails inside the child (MemoryError, or a crash) instead of the machine
@@ -40,6 +40,11 @@ MAX_RESULT_BYTES = 512 * 2 ** 20
 #: Largest file the child may write (RLIMIT_FSIZE).
 MAX_FILE_BYTES = 2 * 2 ** 30
 _ROOT = Path(__file__).resolve().parents[2]     # holds the `reports` package
+# The child's first act: drop its working directory (the submission) from
+# sys.path, so that a student's `common.py` cannot shadow the grader's
+# modules (what `python -P` does, but Python 3.10 lacks -P).
+_BOOT = ("import sys; del sys.path[0]; from reports.grading.child import main; "
+         "sys.exit(main())")
 
 
 @dataclass
@@ -159,10 +164,8 @@ def run_calls(submission, file: str, calls, *, setup: bool = False,
         t0 = time.perf_counter()
         timed_out = False
         with open(tmp / "output.txt", "wb") as out:
-            # -P: the child's working directory (the submission) must not
-            # shadow the grader's own modules.
             proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "reports.grading.child", str(tmp)],
+                [sys.executable, "-c", _BOOT, str(tmp)],
                 cwd=submission, env=env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, preexec_fn=_limits(memory_mb),
                 start_new_session=True)
