@@ -5,9 +5,11 @@
 ``REQUEST_DIR/request.json``::
 
     {"submission": DIR, "file": "part2.py", "setup": true,
-     "calls": [{"func": "fit", "args": [{"array": "a0"}, {"value": 3}, ...]}, ...]}
+     "calls": [{"func": "fit", "args": [{"array": "a0"}, {"value": 3}, ...]}, ...],
+     "limits": {"address_space": BYTES, "file_size": BYTES}}
 
-with the array arguments of call i in ``in_<i>.npz``.  It imports the file,
+with the array arguments of call i in ``in_<i>.npz``.  It sets its resource
+limits, imports the file,
 calls ``setup()`` when asked and defined, then each function in turn.  After
 every step it appends one JSON line to ``log.jsonl`` (``stage``, ``ok``,
 ``error``, ``seconds``) and writes call i's result to ``out_<i>.npz``: a
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import resource
 import sys
 import time
 import traceback
@@ -65,9 +68,17 @@ def _args(request_dir: Path, i: int, specs: list) -> list:
     return [arrays[s["array"]] if "array" in s else s["value"] for s in specs]
 
 
+def _limit(limits: dict) -> None:
+    """Cap this process before any submission code runs (hard = soft)."""
+    for name, value in (("RLIMIT_AS", limits["address_space"]),
+                        ("RLIMIT_FSIZE", limits["file_size"]), ("RLIMIT_CORE", 0)):
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
 def main(argv=None) -> int:
     request_dir = Path((argv or sys.argv[1:])[0])
     request = json.loads((request_dir / "request.json").read_text())
+    _limit(request["limits"])
     log = open(request_dir / "log.jsonl", "a", buffering=1)
 
     def note(stage, t0, error=None):

@@ -7,7 +7,9 @@ memory, print garbage or return NaN.  :func:`run_calls` starts
 
 * ``RLIMIT_AS`` (address space) = ``memory_mb``, so an allocation beyond it
   fails inside the child (MemoryError, or a crash) instead of the machine
-  swapping; ``RLIMIT_CORE`` = 0 and ``RLIMIT_FSIZE`` capping files it writes;
+  swapping; ``RLIMIT_CORE`` = 0 and ``RLIMIT_FSIZE`` capping files it writes
+  (set by the child on itself before it imports the submission: a
+  ``preexec_fn`` is unsafe when the grader has threads, as TensorFlow does);
 * a wall-clock limit, after which the whole process group is killed (so
   processes the submission started die too);
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -76,16 +77,8 @@ class RunOutcome:
         return out
 
 
-def _limits(memory_mb: int):
-    def apply():                       # runs in the child, before exec
-        cap = int(memory_mb) * 2 ** 20
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    return apply
-
-
-def _write_request(tmp: Path, submission: Path, file: str, calls, setup: bool) -> None:
+def _write_request(tmp: Path, submission: Path, file: str, calls, setup: bool,
+                   memory_mb: int) -> None:
     specs = []
     for i, (func, args) in enumerate(calls):
         arrays, arg_specs = {}, []
@@ -99,7 +92,9 @@ def _write_request(tmp: Path, submission: Path, file: str, calls, setup: bool) -
             np.savez(tmp / f"in_{i}.npz", **arrays)
         specs.append({"func": func, "args": arg_specs})
     (tmp / "request.json").write_text(json.dumps(
-        {"submission": str(submission), "file": file, "setup": setup, "calls": specs}))
+        {"submission": str(submission), "file": file, "setup": setup, "calls": specs,
+         "limits": {"address_space": int(memory_mb) * 2 ** 20,
+                    "file_size": MAX_FILE_BYTES}}))
 
 
 def _read_log(path: Path) -> dict:
@@ -160,15 +155,14 @@ def run_calls(submission, file: str, calls, *, setup: bool = False,
                                                         os.environ.get("PYTHONPATH")])))
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         tmp = Path(tmp)
-        _write_request(tmp, submission, file, calls, setup)
+        _write_request(tmp, submission, file, calls, setup, memory_mb)
         t0 = time.perf_counter()
         timed_out = False
         with open(tmp / "output.txt", "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, str(tmp)],
                 cwd=submission, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, preexec_fn=_limits(memory_mb),
-                start_new_session=True)
+                stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 rc = proc.wait(timeout=time_limit)
             except subprocess.TimeoutExpired:
