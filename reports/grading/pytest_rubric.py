@@ -115,7 +115,11 @@ class RubricRecorder:
                          "outcomes": {n: self.outcome[n] for n in ran}, **counts})
         return rows
 
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        # The outermost wrapper: the table comes after pytest's own summary of
+        # failures, just above the final "N passed" line.
+        yield
         rows = self.table()
         terminalreporter.write_sep("=", "assignment rubric (passed tests / tests run)")
         for line in format_table(rows, verbose=config.getoption("verbose") > 0):
