@@ -53,9 +53,17 @@ def _finite(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
+def _single(value: dict, what: str) -> np.ndarray:
+    """The one array a function returned (a returned dict arrives as its keys)."""
+    if set(value) != {"value"}:
+        raise SubmissionError(f"{what} must return an array, not a dict (keys "
+                              f"{sorted(value)})")
+    return np.asarray(value["value"])
+
+
 def read_scalar(value: dict, what: str = "lower_bound") -> float:
     """A finite float from a returned ``{"value": array}`` of size 1."""
-    a = np.asarray(value.get("value"))
+    a = _single(value, what)
     if a.size != 1:
         raise SubmissionError(f"{what} must return one number, got shape {a.shape}")
     return float(_finite(a, what).reshape(()))
@@ -89,7 +97,7 @@ def read_params(value: dict, k: int, d: int = 2) -> dict:
 
 def read_grid(value: dict, k: int, n: int, pixels: int = 784) -> np.ndarray:
     """The ``[K, n, pixels]`` sample grid in [0, 1] (float32)."""
-    a = np.asarray(value.get("value"))
+    a = _single(value, "generate")
     if a.shape != (k, n, pixels):
         raise SubmissionError(f"generate({n}, seed) must return shape ({k}, {n}, "
                               f"{pixels}) (K={k} rows), got {a.shape}")
@@ -102,7 +110,7 @@ def read_grid(value: dict, k: int, n: int, pixels: int = 784) -> np.ndarray:
 
 def read_assignments(value: dict, n: int) -> np.ndarray:
     """``[n]`` int64 cluster ids (integral floats are accepted)."""
-    a = np.asarray(value.get("value"))
+    a = _single(value, "assign")
     if a.shape != (n,):
         raise SubmissionError(f"assign must return one cluster id per image, shape "
                               f"({n},), got {a.shape}")
