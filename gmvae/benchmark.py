@@ -13,11 +13,15 @@ Sections of the JSON:
   median over repeats), with and without ``jit_compile``; the step-time ratio
   GMVAE / VAE; the load average (the machine may be shared).
 * ``runs``: per variant, per seed: accuracy, NMI, ARI, clusters used, test
-  bound, test log-likelihood (+ standard error, IS samples), pi, timings.
+  bound, test log-likelihood (+ standard error, IS samples), pi, timings, and
+  the generative purity of 100 samples per cluster (mean, worst cluster,
+  distinct majority digits, per-cluster majority and share, the purity
+  classifier's held-out accuracy; :mod:`gmvae.purity`).
 * ``table``: per variant: mean, std, median, min, max over seeds.
 * ``semi_vs_unsupervised``: the semi-supervised model against the same scheme
   without labels on the same split/seed: accuracy, NMI, per-cluster purity,
-  and ``samples_semi_vs_unsup.png`` (sample grids side by side).
+  generative purity, and ``samples_semi_vs_unsup.png`` (sample grids side by
+  side).
 * ``loglik_runs`` / ``loglik``: test log-likelihood (``is_samples`` importance
   samples, first seed, with standard errors) of every variant, and of longer
   runs (``loglik_epochs``) of the GMVAE and of the plain VAE baseline.
@@ -50,9 +54,9 @@ __all__ = ["BUDGETS", "measure_throughput", "run_benchmark", "summarize",
            "markdown_table", "remeasure_throughput"]
 
 UNSUPERVISED = ("plain", "pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi",
-                "pretrain_nn", "pretrain_aug")
+                "pretrain_nn", "pretrain_aug_no_em", "pretrain_aug")
 REGULARISED = ("pi_fixed", "pretrain", "pretrain_pull", "pretrain_mi", "pretrain_nn",
-               "pretrain_aug")
+               "pretrain_aug_no_em", "pretrain_aug")
 
 # Training lengths chosen so that "full" takes under an hour on 2 cores.
 # ``epochs`` / ``pretrain_epochs`` are every variant's lengths unless
@@ -102,6 +106,9 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
     out = {"batch_size": batch_size, "images_per_epoch": n, "repeats": repeats,
            "loadavg_before": list(load_before), "loadavg_after": list(load_after),
            "by_setting": {}}
+    out["deterministic_ops"] = _determinism_cost(
+        x_train[:n], {p: trainers[(p, False)] for p in ("normal", "mixture")},
+        batch_size, repeats, config_overrides)
     for (prior, jit), vals in samples.items():
         name = ("vae" if prior == "normal" else "gmvae") + ("_jit" if jit else "")
         out["by_setting"][name] = {"images_per_second_median": float(np.median(vals)),
@@ -131,6 +138,39 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
     return out
 
 
+def _determinism_cost(x_train, trainers, batch_size, repeats, config_overrides) -> dict:
+    """Images/s with TensorFlow's op determinism (``config.deterministic``, on in
+    every ``fit``) against without: trainers traced with the flag on, timed
+    interleaved with the ones traced before it was set (same images and
+    batch).  TensorFlow offers no public way to switch the flag off again;
+    every later ``fit`` of the benchmark sets it anyway."""
+    import tensorflow as tf
+
+    n = len(x_train)
+    fresh = {}
+    tf.config.experimental.enable_op_determinism()
+    for prior in ("normal", "mixture"):
+        cfg = GMVAEConfig(prior=prior, batch_size=batch_size, verbose=False,
+                          **config_overrides)
+        tr = Trainer(cfg, x_train)
+        for warm in range(2):
+            tr.run_epoch(warm)
+        fresh[prior] = tr
+    samples = {}
+    for rep in range(repeats):
+        for prior in ("normal", "mixture"):
+            for tag, tr in (("off", trainers[prior]), ("on", fresh[prior])):
+                _, seconds = tr.run_epoch(rep + 50)
+                samples.setdefault(f"{'vae' if prior == 'normal' else 'gmvae'}_{tag}",
+                                   []).append(n / seconds)
+    med = {k: float(np.median(v)) for k, v in samples.items()}
+    return {"images_per_second_median": med,
+            "samples": {k: [float(x) for x in v] for k, v in samples.items()},
+            "vae_cost_ratio": med["vae_off"] / med["vae_on"],
+            "gmvae_cost_ratio": med["gmvae_off"] / med["gmvae_on"],
+            "note": "ratio = time per image with op determinism / without (medians)"}
+
+
 def _run_record(metrics: dict, seed: int) -> dict:
     t = metrics["test"]
     rec = {"seed": seed, "out_dir": metrics["out_dir"],
@@ -142,9 +182,20 @@ def _run_record(metrics: dict, seed: int) -> dict:
                 "purity", "pi", "cluster_sizes"):
         if key in t:
             rec[key] = t[key]
+    if "generative_purity" in t:
+        g = t["generative_purity"]
+        rec.update(generative_purity=g["mean"], generative_purity_worst=g["worst"],
+                   generative_distinct=g["n_distinct_majority"],
+                   generative_majority=[c["majority_class"] for c in g["per_cluster"]],
+                   generative_shares=[c["share"] for c in g["per_cluster"]],
+                   classifier_accuracy=g["classifier"]["held_out_accuracy"],
+                   classifier_trustworthy=g["trustworthy"])
     for key in ("after_pretrain", "restarts", "chosen_restart"):
         if key in metrics:
             rec[key] = metrics[key]
+    gains = metrics.get("history", {}).get("prior_m_step_gain")
+    if gains:
+        rec["prior_m_step_gain_total"] = float(sum(g for _, g in gains))
     return rec
 
 
@@ -152,7 +203,8 @@ def summarize(records) -> dict:
     """mean, std, median, min, max over seeds of each scalar metric."""
     out = {"n_seeds": len(records)}
     for key in ("accuracy", "nmi", "ari", "clusters_used", "test_lower_bound",
-                "test_loglik"):
+                "test_loglik", "generative_purity", "generative_purity_worst",
+                "generative_distinct", "classifier_accuracy"):
         vals = [r[key] for r in records if key in r]
         if vals:
             a = np.asarray(vals, np.float64)
@@ -164,10 +216,12 @@ def summarize(records) -> dict:
 
 def markdown_table(table: dict) -> str:
     """The variant table as Markdown: mean +- std (median) over seeds."""
-    cols = [("accuracy", "{:.3f}"), ("nmi", "{:.3f}"), ("test_lower_bound", "{:.2f}"),
-            ("clusters_used", "{:.1f}")]
-    lines = ["| variant | seeds | accuracy | NMI | test bound | clusters used |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    cols = [("accuracy", "{:.3f}"), ("generative_purity", "{:.3f}"),
+            ("generative_purity_worst", "{:.2f}"), ("nmi", "{:.3f}"),
+            ("test_lower_bound", "{:.2f}"), ("clusters_used", "{:.1f}")]
+    lines = ["| variant | seeds | accuracy | generative purity | worst cluster | NMI "
+             "| test bound | clusters used |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v, row in table.items():
         cells = []
         for key, fmt in cols:
@@ -197,7 +251,15 @@ def _target(value, threshold, higher=True):
     return {"value": value, "threshold": threshold, "met": ok}
 
 
-def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
+def _best_generative(tbl, variants):
+    """The unsupervised scheme whose samples are purest (median over seeds)."""
+    cands = [v for v in variants if v in UNSUPERVISED and v in tbl
+             and "generative_purity" in tbl[v]]
+    return max(cands, key=lambda v: tbl[v]["generative_purity"]["median"], default=None)
+
+
+def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds,
+               n_purity=GMVAEConfig.n_purity_samples):
     """(Re)compute table, best scheme, semi comparison, log-lik and targets from
     the runs so far, so that benchmark.json is consistent after every run."""
     result["runs"] = runs
@@ -212,17 +274,24 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
         ref = next((v for v in ("pretrain_aug", "pretrain") if v in runs), best or "plain")
         if ref in runs and ref in models and "semi" in models:
             s0, u0 = runs["semi"][0], runs[ref][0]
+            keys = ("accuracy", "nmi", "purity", "generative_purity",
+                    "generative_purity_worst", "generative_distinct")
             semi_cmp = {"unsupervised_variant": ref, "seed": seeds[0],
-                        "semi": {k: s0[k] for k in ("accuracy", "nmi", "purity")},
-                        "unsupervised": {k: u0[k] for k in ("accuracy", "nmi", "purity")},
+                        "semi": {k: s0[k] for k in keys if k in s0},
+                        "unsupervised": {k: u0[k] for k in keys if k in u0},
                         "accuracy_difference": s0["accuracy"] - u0["accuracy"],
                         "nmi_difference": s0["nmi"] - u0["nmi"]}
+            if "generative_purity" in s0 and "generative_purity" in u0:
+                semi_cmp["generative_purity_difference"] = (s0["generative_purity"]
+                                                            - u0["generative_purity"])
             if "figure" not in result.get("semi_vs_unsupervised", {}):
-                grids = [models[ref].sample_per_cluster(10, seed=0),
-                         models["semi"].sample_per_cluster(10, seed=0)]
-                side_by_side_samples(
-                    grids, [f"unsupervised ({ref})", "semi-supervised (100 labels)"],
-                    out_dir / "samples_semi_vs_unsup.png")
+                # The same draws (seed, count) that each run's purity scored.
+                grids = [models[v].sample_per_cluster(n_purity, seed=seeds[0])[:, :10]
+                         for v in (ref, "semi")]
+                titles = [f"{name}: purity {r.get('generative_purity', float('nan')):.2f}"
+                          for name, r in ((f"unsupervised ({ref})", u0),
+                                          ("semi-supervised (100 labels)", s0))]
+                side_by_side_samples(grids, titles, out_dir / "samples_semi_vs_unsup.png")
             semi_cmp["figure"] = str(out_dir / "samples_semi_vs_unsup.png")
             result["semi_vs_unsupervised"] = semi_cmp
     keys = ("test_loglik", "test_loglik_stderr", "is_samples", "test_lower_bound")
@@ -249,6 +318,26 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
                                                stderr=best_ll["test_loglik_stderr"],
                                                run=best_ll_name),
     }
+    gen = _best_generative(tbl, variants)
+    result["best_generative"] = gen
+    if gen is not None:
+        row = tbl[gen]
+        result["targets"].update({
+            "best_unsupervised_generative_purity_median_ge_0.90": dict(_target(
+                row["generative_purity"]["median"], 0.90), variant=gen),
+            "best_unsupervised_worst_cluster_purity_median_ge_0.75": dict(_target(
+                row["generative_purity_worst"]["median"], 0.75), variant=gen),
+            "best_unsupervised_distinct_majority_classes_median_eq_10": dict(_target(
+                row["generative_distinct"]["median"], 10), variant=gen),
+            "best_unsupervised_accuracy_median_ge_0.95": dict(_target(
+                row["accuracy"]["median"], 0.95), variant=gen,
+                test_loglik=row.get("test_loglik")),
+            "purity_classifier_accuracy_min_ge_0.95": _target(
+                min((r["classifier_accuracy"] for rows in runs.values() for r in rows
+                     if "classifier_accuracy" in r), default=None), 0.95)})
+    if "semi" in tbl and "generative_purity" in tbl["semi"]:
+        result["targets"]["semi_generative_purity_median_ge_0.95"] = _target(
+            tbl["semi"]["generative_purity"]["median"], 0.95)
     (out_dir / "table.md").write_text(markdown_table(tbl))
     # For report generators: the figures by name, and one-line descriptions.
     figs = {"clustering_by_variant.png": str(out_dir / "clustering_by_variant.png")}
@@ -265,9 +354,11 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds):
     result["data_text"] = (f"{result.get('data')}, {result.get('n_images')} images: "
                            f"{result.get('n_images', 0) - 1000} train / 1000 held out")
     plotting.plot_heatmap(
-        np.array([[tbl[v].get(k, {}).get("median", np.nan) for k in ("accuracy", "nmi")]
+        np.array([[tbl[v].get(k, {}).get("median", np.nan)
+                   for k in ("accuracy", "generative_purity", "nmi")]
                   for v in variants if v in tbl]),
-        [v for v in variants if v in tbl], ["accuracy (median)", "NMI (median)"],
+        [v for v in variants if v in tbl],
+        ["accuracy (median)", "generative purity (median)", "NMI (median)"],
         out_dir / "clustering_by_variant.png", title="Held-out clustering by variant")
     write_json(out_dir / "benchmark.json", result)
 

@@ -22,7 +22,7 @@ STRATEGIES = ("one_device", "mirrored", "multi_worker")
 # hardware (strategy, XLA, steps per call) does not change the state that the
 # checkpoint holds.
 RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every",
-                         "n_sample_images", "steps_per_call", "jit_compile", "strategy")
+                         "n_sample_images", "n_purity_samples", "deterministic", "steps_per_call", "jit_compile", "strategy")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,12 @@ class GMVAEConfig:
             CPU it was measured slower (see ``gmvae.benchmark``).
         strategy: ``"one_device"``, ``"mirrored"`` (all local GPUs, or the CPU) or
             ``"multi_worker"`` (``TF_CONFIG`` cluster). Default ``"one_device"``.
-        seed: seeds the split, weights, binarisation and batches. Default 0.
+        seed: seeds the split, weights, binarisation, batches and the noise of
+            h ~ q(h|x) (a checkpointed ``tf.random.Generator``). Default 0.
+        deterministic: also switch on TensorFlow's op determinism (process-wide)
+            so that a run is repeatable bit for bit on the same machine and a
+            resumed run equals an uninterrupted one; its cost is measured in
+            ``gmvae-bench`` (``throughput.deterministic_ops``). Default True.
         n_init: independent trainings (restarts, seeds ``seed + r * 10007``;
             restart 0 is ``seed``); the one with the lowest training objective
             (:meth:`gmvae.learning.Trainer.training_objective`, no labels) is
@@ -84,6 +89,16 @@ class GMVAEConfig:
         augment_rotation: largest rotation of that distortion, degrees. Default 15.
         augment_shear: largest horizontal shear (change of slant, x += k y).
             Default 0.3: MNIST's 4s and 9s otherwise tend to cluster by slant.
+        prior_em_epochs: length of a final phase (the last ``prior_em_epochs``
+            of ``epochs``) in which training follows the bound alone (the
+            regularisers above and the labelled bound are switched off) and the
+            prior (pi, mu, sigma) is refit by its exact
+            maximisation step given q after every epoch (EM on draws of
+            q(h|x), :mod:`gmvae.prior_em`; each step raises the bound), so that
+            each component ends on the codes it claims and generates what it
+            holds. 0 = off. Default 0.
+        prior_em_draws: draws of h ~ q(h|x) per training image for that step.
+            Default 4.
 
     Semi-supervised (bonus 3)
         labels_per_class: labelled training images per class (their z is observed);
@@ -100,6 +115,8 @@ class GMVAEConfig:
         is_samples: importance samples for the test log-likelihood. Default 1000.
         eval_every: evaluate test bound / accuracy every this many epochs. Default 1.
         n_sample_images: samples per cluster in the figure. Default 10.
+        n_purity_samples: samples per cluster scored for the generative purity
+            (the figure shows the first ``n_sample_images`` of them). Default 100.
         verbose: show tqdm progress bars. Default True.
     """
     n_clusters: int = 10
@@ -116,6 +133,7 @@ class GMVAEConfig:
     jit_compile: bool = False
     strategy: str = "one_device"
     seed: int = 0
+    deterministic: bool = True
     n_init: int = 1
     pretrain_epochs: int = 0
     pi_fixed_epochs: int = 0
@@ -127,6 +145,8 @@ class GMVAEConfig:
     augment_weight: float = 0.0
     augment_rotation: float = 15.0
     augment_shear: float = 0.3
+    prior_em_epochs: int = 0
+    prior_em_draws: int = 4
     labels_per_class: int = 0
     labelled_weight: float = 1.0
     labelled_batch_size: int = 50
@@ -136,6 +156,7 @@ class GMVAEConfig:
     is_samples: int = 1000
     eval_every: int = 1
     n_sample_images: int = 10
+    n_purity_samples: int = 100
     verbose: bool = True
     n_pixels: int = field(default=784, repr=False)
 
@@ -164,11 +185,17 @@ class GMVAEConfig:
         check_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
         check_int("pi_fixed_epochs", self.pi_fixed_epochs, minimum=0)
         check_int("labels_per_class", self.labels_per_class, minimum=0)
+        check_int("prior_em_epochs", self.prior_em_epochs, minimum=0)
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be True or False, got "
+                             f"{self.deterministic!r}")
+        check_int("prior_em_draws", self.prior_em_draws)
         check_int("labelled_batch_size", self.labelled_batch_size)
         check_int("n_test", self.n_test)
         check_int("is_samples", self.is_samples)
         check_int("eval_every", self.eval_every)
         check_int("n_sample_images", self.n_sample_images)
+        check_int("n_purity_samples", self.n_purity_samples)
         if self.max_train is not None:
             check_int("max_train", self.max_train)
         if self.lr_decay_epochs is not None:
@@ -222,8 +249,34 @@ class GMVAEConfig:
         return float(self.learning_rate * (self.final_learning_rate / self.learning_rate)
                      ** frac)
 
+    def prior_em_at(self, epoch: int) -> bool:
+        """Whether GMVAE epoch ``epoch`` (0-based) is in the prior-EM phase."""
+        return self.prior == "mixture" and epoch >= self.epochs - self.prior_em_epochs
+
     def replace(self, **changes) -> "GMVAEConfig":
         return dataclasses.replace(self, **changes)
+
+    def check_resumable(self, out_dir) -> None:
+        """Refuse (ValueError naming the fields) to resume ``out_dir`` whose
+        ``checkpoints/config.json`` was written by a different configuration;
+        checked before TensorFlow starts (the checkpoint guard checks again)."""
+        import json
+        from pathlib import Path
+
+        stored_path = Path(out_dir) / "checkpoints" / "config.json"
+        if not stored_path.is_file():
+            return
+        try:
+            stored = json.loads(stored_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"cannot resume: {stored_path} is unreadable ({err})") from err
+        current = json.loads(json.dumps(self.checkpoint_config()))
+        diff = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+        if diff:
+            details = "; ".join(f"{k}: stored {stored.get(k, '<missing>')!r}, now "
+                                f"{current.get(k, '<missing>')!r}" for k in diff)
+            raise ValueError(f"cannot resume {out_dir}: its checkpoints were made with "
+                             f"another configuration ({details})")
 
     def checkpoint_config(self) -> dict:
         """The fields a resumed run must share with the checkpoint it resumes."""

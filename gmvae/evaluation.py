@@ -7,7 +7,10 @@
   over the test images (std / sqrt(n));
 * clusters: argmax_z p(z | h = mean of q(h|x)), unsupervised accuracy under the
   best one-to-one cluster -> class map (Hungarian), NMI, ARI, purity and the
-  number of clusters in use.
+  number of clusters in use;
+* generative purity (:mod:`gmvae.purity`): what each component generates,
+  h ~ p(h | z = k) at temperature 1, decoded and labelled by an independent
+  classifier trained on the training images only.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from common import metrics, zs
+
+from .purity import generative_purity
 
 __all__ = ["lower_bound_per_image", "is_loglikelihood", "encode_means",
            "cluster_assignments", "clustering_metrics", "evaluate"]
@@ -35,6 +40,18 @@ def _fn_cache(model):
     return _EVAL_FNS.setdefault(model, {})
 
 
+def _eval_generator(model, seed):
+    """The model's evaluation generator, reset to ``seed``: an evaluation draws
+    the same h whatever was evaluated before it in the process."""
+    import tensorflow as tf
+
+    cache = _fn_cache(model)
+    if "rng" not in cache:
+        cache["rng"] = tf.random.Generator.from_seed(seed)
+    cache["rng"].reset_from_seed(seed)
+    return cache["rng"]
+
+
 def _map_batches(fn, x, batch_size):
     """``fn`` over row batches of ``x`` (float32), results concatenated (numpy)."""
     x = np.asarray(x, np.float32)
@@ -42,16 +59,18 @@ def _map_batches(fn, x, batch_size):
                            for a, b in _batches(len(x), batch_size)])
 
 
-def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500):
+def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500, seed=0):
     """Per-image lower bound ``[n]`` (numpy) on binarised images ``[n, 784]``."""
     cache = _fn_cache(model)
     key = ("lb", n_particles)
+    rng = _eval_generator(model, seed)
     if key not in cache:
         @tf.function(reduce_retracing=True)
         def lb_fn(x):
-            q_bn = model.variational(x, n_particles)
-            lb = zs.elbo(model.generative(tf.shape(x)[0], n_particles), {"x": x},
-                         variational=q_bn, axis=0)
+            with zs.random_source(rng):
+                q_bn = model.variational(x, n_particles)
+                lb = zs.elbo(model.generative(tf.shape(x)[0], n_particles), {"x": x},
+                             variational=q_bn, axis=0)
             return lb.tensor
         cache[key] = lb_fn
     return _map_batches(cache[key], x_bin, batch_size)
@@ -66,16 +85,17 @@ def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0):
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
     cache = _fn_cache(model)
     key = ("is", n_samples)
+    rng = _eval_generator(model, seed)
     if key not in cache:
         @tf.function(reduce_retracing=True)
         def ll_fn(x):
-            q_bn = model.variational(x, n_samples)
-            return zs.is_loglikelihood(model.generative(tf.shape(x)[0], n_samples),
-                                       {"x": x}, proposal=q_bn, axis=0)
+            with zs.random_source(rng):
+                q_bn = model.variational(x, n_samples)
+                return zs.is_loglikelihood(model.generative(tf.shape(x)[0], n_samples),
+                                           {"x": x}, proposal=q_bn, axis=0)
         cache[key] = ll_fn
     # About 20,000 decoder passes per call keeps memory near 60 MB.
     batch_size = batch_size or max(1, 20000 // n_samples)
-    tf.random.set_seed(seed)
     ll = _map_batches(cache[key], x_bin, batch_size)
     stderr = float(ll.std(ddof=1) / np.sqrt(len(ll))) if len(ll) > 1 else float("nan")
     return float(ll.mean()), stderr, ll
@@ -109,11 +129,16 @@ def clustering_metrics(y_true, y_pred) -> dict:
     }
 
 
-def evaluate(model, x_test_bin, y_test=None, is_samples=1000, seed=0) -> dict:
+def evaluate(model, x_test_bin, y_test=None, is_samples=1000, seed=0,
+             purity_classifier=None, samples=None, n_purity_samples=100) -> dict:
     """Every held-out number of a trained model (see the module docstring).
 
     :param x_test_bin: ``[n, 784]`` fixed-binarised test images.
     :param y_test: ``[n]`` labels (None: no clustering scores).
+    :param purity_classifier: a :class:`gmvae.purity.PurityClassifier` (None:
+        no generative purity).
+    :param samples: ``[K, n, 784]`` samples per cluster to score (default:
+        ``model.sample_per_cluster(n_purity_samples, seed)``).
     """
     out = {"n_test": int(len(x_test_bin))}
     out["test_lower_bound"] = float(lower_bound_per_image(model, x_test_bin).mean())
@@ -124,4 +149,8 @@ def evaluate(model, x_test_bin, y_test=None, is_samples=1000, seed=0) -> dict:
         out["pi"] = model.pi().tolist()
         if y_test is not None:
             out.update(clustering_metrics(y_test, pred))
+        if purity_classifier is not None:
+            if samples is None:
+                samples = model.sample_per_cluster(n_purity_samples, seed=seed)
+            out["generative_purity"] = generative_purity(samples, purity_classifier)
     return out

@@ -23,7 +23,8 @@ from common import plotting
 
 from .evaluation import cluster_assignments, encode_means
 
-__all__ = ["FIGURE_NAMES", "make_figures", "pca_2d", "side_by_side_samples"]
+__all__ = ["FIGURE_NAMES", "make_figures", "pca_2d", "side_by_side_samples",
+           "purity_row_labels", "purity_caption"]
 
 FIGURE_NAMES = ("samples_per_cluster.png", "cluster_means.png", "reconstructions.png",
                 "test_by_cluster.png", "latent_by_label.png", "latent_by_cluster.png",
@@ -62,9 +63,34 @@ def side_by_side_samples(grids, titles, path, title=None):
                                     title=title or "  |  ".join(titles))
 
 
+def purity_row_labels(purity, k):
+    """Row labels ``z=k → 5: 92%`` (majority class, its share) of a sample grid."""
+    if purity is None:
+        return [f"z={i}" for i in range(k)]
+    return [f"z={i} → {c['majority_class']}: {100 * c['share']:.0f}%"
+            for i, c in enumerate(purity["per_cluster"])]
+
+
+def purity_caption(purity) -> str:
+    """One line stating the generative purity of a grid and its classifier."""
+    if purity is None:
+        return ""
+    clf = purity["classifier"]
+    return (f"generative purity {purity['mean']:.2f} (worst {purity['worst']:.2f}, "
+            f"{purity['n_distinct_majority']} digits; {purity['n_per_cluster']}/cluster, "
+            f"classifier acc. {clf['held_out_accuracy']:.3f}"
+            + ("" if purity["trustworthy"] else ", UNTRUSTWORTHY") + ")")
+
+
 def make_figures(model, out_dir, x_test, x_test_bin, y_test=None, history=None,
-                 n_per_cluster=10, seed=0) -> dict:
-    """Write every figure; returns {file name: path}."""
+                 n_per_cluster=10, seed=0, samples=None, purity=None) -> dict:
+    """Write every figure; returns {file name: path}.
+
+    :param samples: ``[K, n, 784]`` samples per cluster already drawn (the
+        grid shows the first ``n_per_cluster``); default: a new draw.
+    :param purity: their :func:`gmvae.purity.generative_purity`, written on
+        the grid (majority digit and share per row, mean and worst in the title).
+    """
     out_dir = Path(out_dir)
     paths = {}
     n_show = min(10, len(x_test))
@@ -81,11 +107,13 @@ def make_figures(model, out_dir, x_test, x_test_bin, y_test=None, history=None,
             title="Latent means (PCA), coloured by label")
     if model.has_clusters:
         k = model.config.n_clusters
-        samples = model.sample_per_cluster(n_per_cluster, seed=seed)
+        if samples is None:
+            samples = model.sample_per_cluster(n_per_cluster, seed=seed)
         paths["samples_per_cluster.png"] = plotting.plot_image_grid(
-            samples, out_dir / "samples_per_cluster.png",
-            row_labels=[f"z={i}" for i in range(k)],
-            title="Samples per cluster: h ~ p(h|z), mean of p(x|h)")
+            np.asarray(samples)[:, :n_per_cluster], out_dir / "samples_per_cluster.png",
+            row_labels=purity_row_labels(purity, k),
+            title="Samples per cluster: h ~ p(h|z) (T=1), mean of p(x|h)\n"
+                  + purity_caption(purity))
         pred, _ = cluster_assignments(model, x_test_bin)
         centres = model.decode_mean(model.prior_params()[1]).numpy()
         means = np.stack([x_test[pred == i].mean(0) if np.any(pred == i)

@@ -44,7 +44,7 @@ import tensorflow as tf
 from common import zs
 from common.data import binarize_dynamic, binarize_fixed, validate_images
 from common.training import (CheckpointHelper, ScalarLogger, ensure_outdir, progress,
-                             read_json, write_json)
+                             read_json, set_seed, write_json)
 
 from .config import GMVAEConfig
 from .evaluation import cluster_assignments, clustering_metrics, encode_means, \
@@ -53,6 +53,7 @@ from .model import GMVAE
 from .optim import Adam
 from .pretrain import autoencoder_loss, fit_gmm_prior
 from .augment import random_affine
+from .prior_em import prior_m_step
 from .regularizers import (augmentation_consistency, nearest_neighbours,
                            neighbour_consistency, regularizer_terms, uses_regularizers,
                            weighted_penalty)
@@ -119,13 +120,23 @@ class Trainer:
         if config.batch_size % n_rep:
             raise ValueError(f"batch_size={config.batch_size} must be divisible by the "
                              f"{n_rep} replicas")
-        tf.random.set_seed(config.seed)
+        # Seeds Python's, numpy's, TensorFlow's and Keras' generators: the
+        # initialisers of the layers draw from Keras' (unseeded otherwise).
+        set_seed(config.seed)
         with self.strategy.scope():
             self.model = GMVAE(config)
             self.variables = list(self.model.trainable_variables)
             self.optimizer = Adam(self.variables, config.learning_rate)
             # 0 while pi is held uniform (pi_fixed_epochs), else 1.
             self.pi_trainable = tf.Variable(1., trainable=False, name="pi_trainable")
+            # 1 while the unsupervised regularisers are on, 0 in the prior-EM
+            # phase (config.prior_em_epochs).
+            self.regularizer_scale = tf.Variable(1., trainable=False,
+                                                 name="regularizer_scale")
+            # The noise of h ~ q(h|x) comes from this generator, whose state
+            # the checkpoints keep: a resumed run draws what the uninterrupted
+            # run would have drawn.
+            self.generator = tf.random.Generator.from_seed(config.seed)
         self._pi_index = None
         if self.model.has_clusters:
             pi_var = self.model.prior_params()[0]
@@ -151,7 +162,8 @@ class Trainer:
         q_bn = model.variational(x, 1)
         lower_bound = zs.elbo(model.generative(_static_batch(x), 1), {"x": x},
                               variational=q_bn, axis=0)
-        cost = tf.reduce_mean(lower_bound.sgvb())
+        bound_cost = tf.reduce_mean(lower_bound.sgvb())
+        cost = tf.constant(0.)
         if model.has_clusters and uses_regularizers(cfg):
             cost += weighted_penalty(regularizer_terms(model, q_bn), cfg)
         if self.neighbours is not None:
@@ -181,7 +193,9 @@ class Trainer:
             x_l = binarize_dynamic(x_l, seed + tf.constant([1, 0], seed.dtype))
             cost += cfg.labelled_weight * tf.reduce_mean(
                 -labelled_lower_bound(model, x_l, z_l))
-        return cost, tf.reduce_mean(lower_bound)
+        # In the prior-EM phase (scale 0) the bound alone trains the nets: the
+        # regularisers and the labelled term are switched off.
+        return bound_cost + self.regularizer_scale * cost, tf.reduce_mean(lower_bound)
 
     def autoencoder_loss(self, x, seed, idx):
         del seed, idx
@@ -202,7 +216,7 @@ class Trainer:
             local = tf.slice(idx, [rid * local_b], [local_b])
             rseed = tf.stack([seed[0], seed[1] * n_rep + rid])
             x = binarize_dynamic(tf.gather(x_train, local), rseed)
-            with tf.GradientTape() as tape:
+            with tf.GradientTape() as tape, zs.random_source(self.generator):
                 cost, lb = loss_fn(x, rseed, local)
             grads = tape.gradient(cost, variables)
             grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
@@ -273,14 +287,24 @@ class Trainer:
         cfg = self.config
         b = cfg.batch_size
         if "objective" not in self._calls:
+            self._objective_rng = tf.random.Generator.from_seed(0)
+
             @tf.function
             def batch_cost(idx, batch_seed):
                 x = binarize_dynamic(tf.gather(self.x_train, idx), batch_seed)
-                return self.gmvae_loss(x, batch_seed, idx)[0]
+                with zs.random_source(self._objective_rng):
+                    return self.gmvae_loss(x, batch_seed, idx)[0]
             self._calls["objective"] = batch_cost
-        costs = [float(self._calls["objective"](
-            tf.range(a, a + b, dtype=tf.int64), tf.constant([seed, a], tf.int64)))
-            for a in range(0, self.steps_per_epoch * b, b)]
+        self._objective_rng.reset_from_seed(seed)   # the same draws on every call
+        # Ranked with the regularisers on, whatever phase training ended in.
+        scale = float(self.regularizer_scale.numpy())
+        self.regularizer_scale.assign(1.)
+        try:
+            costs = [float(self._calls["objective"](
+                tf.range(a, a + b, dtype=tf.int64), tf.constant([seed, a], tf.int64)))
+                for a in range(0, self.steps_per_epoch * b, b)]
+        finally:
+            self.regularizer_scale.assign(scale)
         return float(np.mean(costs))
 
     # -- pre-training -------------------------------------------------------
@@ -358,6 +382,8 @@ def fit(config: GMVAEConfig, x_train, y_train=None, x_test=None, y_test=None,
     held-out accuracy) and the index chosen.
     """
     x_train = validate_inputs(config, x_train, y_train, x_test, y_test)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir (where the checkpoints are)")
     labelled = None
@@ -411,8 +437,7 @@ def _fit_restarts(config, x_train, labelled, x_test_bin, y_test, out_dir, resume
         tr = chosen.trainer
         ckpt = CheckpointHelper(Path(out_dir) / "checkpoints", config.checkpoint_config(),
                                 model=tr.model, optimizer=tr.optimizer,
-                                pi_trainable=tr.pi_trainable)
-        ckpt.restore_or_initialize(False)
+                                pi_trainable=tr.pi_trainable, rng=tr.generator)
         ckpt.save(step=config.epochs * tr.steps_per_epoch)
         write_json(Path(out_dir) / "history.json", chosen.history)
         chosen.out_dir = Path(out_dir)
@@ -430,7 +455,7 @@ def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, st
         out_dir = ensure_outdir(out_dir)
         ckpt = CheckpointHelper(out_dir / "checkpoints", config.checkpoint_config(),
                                 model=trainer.model, optimizer=trainer.optimizer,
-                                pi_trainable=trainer.pi_trainable)
+                                pi_trainable=trainer.pi_trainable, rng=trainer.generator)
         if resume and ckpt.latest is None:
             print(f"no checkpoint in {out_dir / 'checkpoints'}; starting fresh")
             resume = False
@@ -438,7 +463,12 @@ def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, st
         start_epoch = step // trainer.steps_per_epoch
         hist_path = out_dir / "history.json"
         if resume and hist_path.is_file():
-            history = read_json(hist_path)
+            # Keep the epochs the restored checkpoint has seen (an older
+            # checkpoint may have been restored when the newest was corrupt).
+            history = {name: [p for p in points if p[0] <= start_epoch]
+                       for name, points in read_json(hist_path).items()}
+        if ckpt.skipped:
+            extra["skipped_checkpoints"] = ckpt.skipped
         logger = ScalarLogger(out_dir / "tensorboard")
 
     if start_epoch == 0 and config.pretrain_epochs:
@@ -455,6 +485,8 @@ def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, st
     train_seconds, train_images = 0.0, 0
     for epoch in range(start_epoch, config.epochs):
         trainer.pi_trainable.assign(1. if epoch >= config.pi_fixed_epochs else 0.)
+        em_phase = trainer.model.has_clusters and config.prior_em_at(epoch)
+        trainer.regularizer_scale.assign(0. if em_phase else 1.)
         trainer.optimizer.learning_rate.assign(config.learning_rate_at(epoch))
         bar = progress(total=trainer.steps_per_epoch,
                        desc=f"epoch {epoch + 1}/{config.epochs}", verbose=config.verbose)
@@ -466,6 +498,12 @@ def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, st
         record("images_per_second", epoch + 1,
                trainer.steps_per_epoch * config.batch_size / max(seconds, 1e-9))
         last = epoch + 1 == config.epochs
+        if em_phase:
+            em = prior_m_step(trainer.model, trainer.x_train.numpy(),
+                              n_draws=config.prior_em_draws,
+                              seed=config.seed * 1_000_003 + epoch + 7)
+            record("prior_m_step_gain", epoch + 1,
+                   em["log_prior_after"] - em["log_prior_before"])
         if x_test_bin is not None and ((epoch + 1) % config.eval_every == 0 or last):
             record("test_lower_bound", epoch + 1,
                    lower_bound_per_image(trainer.model, x_test_bin, n_particles=1).mean())

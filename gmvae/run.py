@@ -14,28 +14,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common.data import binarize_fixed, load_mnist, train_test_split
+from common.data import binarize_fixed
 from common.training import ensure_outdir, write_json
 
 from .config import GMVAEConfig
+from .data import load_data
 from .evaluation import evaluate
 from .figures import make_figures
 from .learning import fit
+from .purity import cached_classifier
 
 __all__ = ["load_data", "run", "summary_line"]
-
-
-def load_data(config: GMVAEConfig):
-    """(x_train, y_train, x_test, y_test) from ``config.data_path`` (None: the
-    bundled 5,000-image subset), split with ``config.seed``."""
-    images, labels = load_mnist(config.data_path)
-    if images.shape[1] != config.n_pixels:
-        raise ValueError(f"images have {images.shape[1]} pixels, config expects "
-                         f"{config.n_pixels}")
-    if config.n_test >= len(images):
-        raise ValueError(f"n_test={config.n_test} must be smaller than the "
-                         f"{len(images)} images")
-    return train_test_split(images, labels, n_test=config.n_test, seed=config.seed)
 
 
 def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> dict:
@@ -45,16 +34,26 @@ def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> 
         loading ``config.data_path``.
     """
     out_dir = ensure_outdir(out_dir)
-    x_tr, y_tr, x_te, y_te = data if data is not None else load_data(config)
-    if config.max_train is not None:
-        x_tr, y_tr = x_tr[:config.max_train], y_tr[:config.max_train]
+    if data is None:
+        data = load_data(config)                 # max_train applied there
+    elif config.max_train is not None:
+        data = (data[0][:config.max_train], data[1][:config.max_train]) + tuple(data[2:])
+    x_tr, y_tr, x_te, y_te = data
     t0 = time.perf_counter()
     result = fit(config, x_tr, y_tr, x_te, y_te, out_dir=out_dir, resume=resume)
     fit_seconds = time.perf_counter() - t0
     x_te_bin = binarize_fixed(x_te, seed=config.seed + 1)
     t1 = time.perf_counter()
-    test = evaluate(result.model, x_te_bin, y_te, is_samples=config.is_samples,
-                    seed=config.seed)
+    model, clf, samples = result.model, None, None
+    if model.has_clusters:
+        # One draw serves the purity and the figure, so the number states what
+        # the picture shows (the figure shows its first n_sample_images).
+        samples = model.sample_per_cluster(max(config.n_purity_samples,
+                                               config.n_sample_images), seed=config.seed)
+        if y_tr is not None and y_te is not None:
+            clf = cached_classifier(x_tr, y_tr, x_te, y_te, seed=config.seed)
+    test = evaluate(model, x_te_bin, y_te, is_samples=config.is_samples,
+                    seed=config.seed, purity_classifier=clf, samples=samples)
     eval_seconds = time.perf_counter() - t1
     metrics = {
         "config": config.to_dict(),
@@ -73,7 +72,8 @@ def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> 
     if figures:
         metrics["figures"] = make_figures(result.model, out_dir, x_te, x_te_bin, y_te,
                                           result.history, config.n_sample_images,
-                                          seed=config.seed)
+                                          seed=config.seed, samples=samples,
+                                          purity=test.get("generative_purity"))
     write_json(Path(out_dir) / "metrics.json", metrics)
     metrics["_model"] = result.model  # for in-process callers; not in the JSON
     return metrics
@@ -87,5 +87,11 @@ def summary_line(metrics: dict) -> str:
     if "accuracy" in t:
         parts += [f"accuracy {t['accuracy']:.3f}", f"NMI {t['nmi']:.3f}",
                   f"clusters used {t['clusters_used']}"]
+    if "generative_purity" in t:
+        g = t["generative_purity"]
+        parts.append(f"generative purity {g['mean']:.3f} (worst {g['worst']:.2f}, "
+                     f"{g['n_distinct_majority']} digits; classifier accuracy "
+                     f"{g['classifier']['held_out_accuracy']:.3f}"
+                     + ("" if g["trustworthy"] else ", UNTRUSTWORTHY") + ")")
     return ", ".join(parts)
 

@@ -55,6 +55,27 @@ def test_regularisers_and_semi_supervised_train(data):
     assert "after_pretrain" in r.extra and len(r.extra["labelled_indices"]) == 6
 
 
+def test_prior_em_phase_switches_regularisers_off_and_refits_the_prior(data):
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=3, prior_em_epochs=2, balance_weight=5., entropy_weight=5.,
+                      augment_weight=5., prior_em_draws=2, **TINY)
+    assert [cfg.prior_em_at(e) for e in range(3)] == [False, True, True]
+    r = fit(cfg, x_tr, y_tr, x_te, y_te)
+    gains = r.history["prior_m_step_gain"]
+    # One M-step after each epoch of the phase; EM never lowers the prior term.
+    assert [e for e, _ in gains] == [2, 3]
+    assert all(g >= -1e-6 for _, g in gains)
+    assert float(r.trainer.regularizer_scale.numpy()) == 0.0
+    # The prior is EM's fit: re-running EM from it barely moves the prior term.
+    from gmvae.prior_em import prior_m_step
+    again = prior_m_step(r.model, x_tr, n_draws=2, iterations=1, seed=3)
+    assert again["log_prior_after"] - again["log_prior_before"] < max(
+        1.0, gains[0][1])
+    # Restarts are ranked with the regularisers on; the phase's switch is restored.
+    assert np.isfinite(r.trainer.training_objective(seed=0))
+    assert float(r.trainer.regularizer_scale.numpy()) == 0.0
+
+
 def test_pi_stays_uniform_while_fixed(data):
     cfg = GMVAEConfig(epochs=1, pi_fixed_epochs=1, **TINY)
     r = fit(cfg, data[0])
