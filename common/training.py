@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any, Iterable, Mapping, Optional, Union
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
+
+from common.cli import UserError
 
 __all__ = ["set_seed", "progress", "format_scalars", "ensure_outdir", "to_jsonable",
            "write_json", "read_json", "ScalarLogger", "CheckpointHelper",
@@ -73,14 +76,18 @@ def to_jsonable(obj: Any, _where: str = "obj") -> Any:
 
     numpy scalars -> Python scalars, arrays/tensors -> nested lists,
     dataclasses -> dicts of their fields, tuples/sets -> lists, Path -> str,
-    mapping keys -> str. Anything else raises ValueError naming where it is.
+    mapping keys -> str, NaN and infinities -> None (strict JSON has no
+    spelling for them). Anything else raises ValueError naming where it is.
     """
-    if obj is None or isinstance(obj, (bool, int, float, str)):
+    if isinstance(obj, float) or isinstance(obj, np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return to_jsonable(obj.tolist(), _where)
     if isinstance(obj, (tf.Tensor, tf.Variable)):
         return to_jsonable(np.asarray(obj.numpy()), _where)
     if isinstance(obj, os.PathLike):
@@ -97,14 +104,43 @@ def to_jsonable(obj: Any, _where: str = "obj") -> Any:
     raise ValueError(f"{_where}: cannot convert {type(obj).__name__} to JSON")
 
 
+def _non_finite_paths(obj: Any, where: str = "") -> list:
+    """Dotted paths of the NaN / infinite floats inside ``obj`` (first 50)."""
+    found = []
+
+    def walk(o, w):
+        if len(found) >= 50:
+            return
+        if isinstance(o, (float, np.floating)) and not math.isfinite(float(o)):
+            found.append(w or "(value)")
+        elif isinstance(o, np.ndarray) and o.dtype.kind == "f":
+            if not np.all(np.isfinite(o)):
+                found.append(f"{w} (array)")
+        elif isinstance(o, Mapping):
+            for k, v in o.items():
+                walk(v, f"{w}.{k}" if w else str(k))
+        elif isinstance(o, (list, tuple)):
+            for i, v in enumerate(o):
+                walk(v, f"{w}[{i}]")
+
+    walk(obj, where)
+    return found
+
+
 def write_json(path: PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically (temp file + ``os.replace``).
+    """Write ``obj`` as indented, strict JSON, atomically (temp file +
+    ``os.replace``).
 
     A crash mid-write never leaves a truncated file behind. Parent folders are
-    created. Returns the path.
+    created. Non-finite numbers are written as null; a dict then gets a key
+    ``"non_finite_as_null"`` listing where they were. Returns the path.
     """
     path = Path(path)
-    data = json.dumps(to_jsonable(obj), indent=2, sort_keys=False)
+    nulls = _non_finite_paths(obj)
+    value = to_jsonable(obj)
+    if nulls and isinstance(value, dict):
+        value["non_finite_as_null"] = nulls
+    data = json.dumps(value, indent=2, sort_keys=False, allow_nan=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -187,7 +223,7 @@ class ScalarLogger:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(UserError, ValueError):
     """Resuming with a configuration that differs from the stored one."""
 
 
@@ -283,11 +319,29 @@ class CheckpointHelper:
                                 f"current={self.config.get(k, '<missing>')!r}" for k in diff)
             raise ConfigMismatchError(
                 f"cannot resume from {self.directory}: config differs in {diff} ({details})")
-        # Objects created so far must all be found in the checkpoint; objects
-        # created later (e.g. optimizer slots) are restored on creation.
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
         self._config_written = True  # same config is already on disk
-        return int(self.step.numpy())
+        # Newest first; a checkpoint that cannot be read whole (truncated,
+        # garbled) is skipped with a message, and the next older one is tried,
+        # before any variable is touched.
+        self.skipped = []
+        for path in reversed(self.manager.checkpoints):
+            problem = _unreadable(path)
+            if problem is None:
+                # Objects created so far must all be found in the checkpoint;
+                # objects created later (e.g. optimizer slots) are restored on
+                # creation.
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+                if self.skipped:
+                    print(f"resuming from the older checkpoint {path}", file=sys.stderr)
+                return int(self.step.numpy())
+            self.skipped.append({"checkpoint": path, "reason": problem})
+            print(f"skipping checkpoint {path}: {problem}", file=sys.stderr)
+        print(f"no intact checkpoint in {self.directory}; starting fresh",
+              file=sys.stderr)
+        self.step.assign(0)
+        return 0
+
+    skipped: list = []
 
     def save(self, step: Optional[int] = None) -> str:
         """Save a checkpoint numbered by the step counter (set first if given).
@@ -302,6 +356,23 @@ class CheckpointHelper:
             write_json(self.config_path, self.config)
             self._config_written = True
         return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+
+def _unreadable(prefix: str) -> Optional[str]:
+    """None if every tensor of checkpoint ``prefix`` can be read, else why not
+    (one line, naming the file)."""
+    files = sorted(Path(prefix).parent.glob(Path(prefix).name + ".*"))
+    if not any(f.name.endswith(".index") for f in files):
+        return f"{prefix}.index is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as err:  # TF raises DataLossError, IndexError, ValueError, ...
+        data = [str(f) for f in files if ".data-" in f.name]
+        where = ", ".join(data) or prefix
+        return f"{where} cannot be read ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
+    return None
 
 
 # ----------------------------------------------------------------------------- timing

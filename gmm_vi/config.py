@@ -150,11 +150,17 @@ class GMMVIConfig:
         return dataclasses.asdict(self)
 
 
+#: Largest data magnitude accepted (squares must stay far inside float32).
+MAX_DATA_MAGNITUDE = 1e6
+
+
 def validate_data(x, k: int, d: int = 2) -> np.ndarray:
     """Check the data before any work and return it as float64 ``[N, D]``.
 
     Raises ValueError naming the problem: K < 1, data not ``[N, D]``,
-    non-finite values, or fewer points than components (N < K).
+    non-finite values, fewer points than components (N < K), fewer distinct
+    points than K, a coordinate without variance, or magnitudes beyond
+    :data:`MAX_DATA_MAGNITUDE`.
     """
     check_int("k (number of components K)", k, 1)
     try:
@@ -168,6 +174,21 @@ def validate_data(x, k: int, d: int = 2) -> np.ndarray:
         raise ValueError(f"data x must be finite; found {bad} NaN/inf value(s)")
     if arr.shape[0] < k:
         raise ValueError(f"need at least K={k} data points (N >= K), got N={arr.shape[0]}")
+    n_distinct = int(np.unique(arr, axis=0).shape[0])
+    if n_distinct < k:
+        raise ValueError(f"data x has only {n_distinct} distinct point(s); K={k} "
+                         f"components cannot be identified from fewer than K")
+    scale = float(np.max(np.abs(arr)))
+    if scale > MAX_DATA_MAGNITUDE:
+        raise ValueError(f"data x has values of magnitude {scale:.3g}, beyond "
+                         f"{MAX_DATA_MAGNITUDE:.0e} (the model computes in float32); "
+                         f"rescale it, e.g. standardise each coordinate")
+    spread = arr.std(axis=0)
+    flat = np.flatnonzero(spread <= 1e-6 * max(1.0, scale))
+    if flat.size:
+        raise ValueError(f"data x has (almost) no variance in coordinate(s) "
+                         f"{flat.tolist()} (std {spread[flat].tolist()}); the component "
+                         f"variances cannot be identified")
     return arr
 
 
@@ -183,26 +204,41 @@ def validate_true_params(params: GMMParams, k: int | None = None, d: int = 2) ->
     return params
 
 
+def _numeric(value, name: str, option: str) -> np.ndarray:
+    """``value`` as a float64 array, or a ValueError naming the option."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"true model: {name} ({option}) must be numbers in nested "
+                         f"JSON lists, got {value!r}") from None
+
+
 def make_true_params(pi=None, mu=None, sigma2=None, d: int = 2) -> GMMParams:
     """Build and validate a user-given true model from lists.
 
-    Errors (raised before any work) name the argument: pi must be
-    non-negative and sum to 1, sigma2 strictly positive, shapes [K], [K, D],
-    [K, D].
+    Errors (raised before any work) name the argument and its option: pi
+    (``--true-pi``) must be non-negative and sum to 1, sigma2
+    (``--true-sigma2``) strictly positive, shapes [K], [K, D], [K, D].
     """
-    if pi is None or mu is None:
-        raise ValueError("a user-given true model needs at least pi and mu")
-    mu_arr = np.asarray(mu, dtype=np.float64)
+    pi_arr = None if pi is None else _numeric(pi, "pi", "--true-pi")
+    if pi_arr is not None and pi_arr.ndim == 1 and pi_arr.size and \
+            abs(float(pi_arr.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"true model: pi (--true-pi) must sum to 1, got sum "
+                         f"{float(pi_arr.sum()):.6g} for pi={pi_arr.tolist()}")
+    mu_arr = None if mu is None else _numeric(mu, "mu", "--true-mu")
+    if pi_arr is None or mu_arr is None:
+        missing = " and ".join(n for n, v in (("pi (--true-pi)", pi_arr),
+                                              ("mu (--true-mu)", mu_arr)) if v is None)
+        raise ValueError(f"a user-given true model needs pi and mu; {missing} not given")
+    if mu_arr.ndim != 2 or mu_arr.shape[1] != d:
+        raise ValueError(f"true model: mu (--true-mu) must be a [K, {d}] list of means, "
+                         f"got shape {mu_arr.shape}")
     if sigma2 is None:
         sigma2 = np.ones_like(mu_arr)
-    sigma2_arr = np.asarray(sigma2, dtype=np.float64)
+    sigma2_arr = _numeric(sigma2, "sigma2", "--true-sigma2")
     if sigma2_arr.size and np.any(sigma2_arr <= 0):
-        raise ValueError(f"true model: variances sigma2 must be > 0, got "
+        raise ValueError(f"true model: variances sigma2 (--true-sigma2) must be > 0, got "
                          f"{np.asarray(sigma2).tolist()}")
-    pi_arr = np.asarray(pi, dtype=np.float64)
-    if pi_arr.ndim == 1 and pi_arr.size and abs(float(pi_arr.sum()) - 1.0) > 1e-6:
-        raise ValueError(f"true model: pi must sum to 1, got sum {float(pi_arr.sum()):.6g} "
-                         f"for pi={pi_arr.tolist()}")
     try:
         params = GMMParams(pi=pi_arr, mu=mu_arr, sigma2=sigma2_arr)
     except ValueError as exc:

@@ -23,7 +23,7 @@ import dataclasses
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from common.data import GMMParams
 from common.plotting import plot_heatmap, plot_multi_panel
-from common.training import ensure_outdir, progress, write_json
+from common.workers import process_pool
 
 from .config import GMMVIConfig
 
@@ -230,6 +230,9 @@ def run_sweep(config: SweepConfig = SweepConfig(), out_dir="runs/gmm_vi_sweep",
     """
     if not isinstance(config, SweepConfig):
         raise ValueError(f"config must be a SweepConfig, got {type(config).__name__}")
+    # TensorFlow loads with these; the CLI checks its flags before calling here.
+    from common.training import ensure_outdir, progress, write_json
+
     out = ensure_outdir(out_dir)
     tasks = config.tasks()
     fit_config = config.fit.to_dict()
@@ -242,10 +245,8 @@ def run_sweep(config: SweepConfig = SweepConfig(), out_dir="runs/gmm_vi_sweep",
             rows.append(fit_cell(task, fit_config))
             bar.update(1)
     else:
-        import multiprocessing
-        ctx = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-        with ProcessPoolExecutor(max_workers=config.workers, mp_context=ctx,
-                                 initializer=_init_worker) as pool:
+        # Spawned workers that die with this process (even on SIGKILL).
+        with process_pool(config.workers, initializer=_init_worker) as pool:
             # Largest fits first, so no long fit is left running alone at the end.
             order = sorted(tasks, key=lambda t: -t["n"] * t["k"])
             futures = [pool.submit(fit_cell, t, fit_config) for t in order]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+from common.cli import UserError, check_out_dir, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,15 +22,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=10, help="number of seeds 0..S-1 (default 10)")
     p.add_argument("--quick", action="store_true", help="3 seeds, fewer gradient draws")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow threads (default 1)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished benchmark in --out (default: refuse)")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("gmm-vi-bench")
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        raise UserError(f"--seeds must be >= 1, got {args.seeds}")
     if args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        raise UserError(f"--threads must be >= 1, got {args.threads}")
+    check_out_dir(args.out, overwrite=args.overwrite, marker="benchmark.json")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     try:
@@ -56,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

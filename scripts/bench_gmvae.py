@@ -9,6 +9,7 @@ Example::
 import argparse
 import sys
 
+from common.cli import check_out_dir, cli_main, user_input
 from gmvae.variants import VARIANTS
 
 
@@ -28,12 +29,23 @@ def build_parser():
     p.add_argument("--throughput-only", action="store_true",
                    help="re-measure the throughput and update an existing "
                         "benchmark.json in --out (no training runs)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished benchmark in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("gmvae-bench")
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    with user_input():
+        check_out_dir(args.out, resume=args.resume or args.throughput_only,
+                      overwrite=args.overwrite, marker="benchmark.json")
+        if args.data_path is not None:
+            from common.data import load_mnist
+            load_mnist(args.data_path)    # a bad file is refused before any work
     from gmvae.benchmark import remeasure_throughput, run_benchmark  # heavy imports
     print(f"gmvae-bench: writing to {args.out}")
     if args.throughput_only:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from common.training import ensure_outdir
-from gmvae.serket.benchmark import run_benchmark
-from gmvae.serket.tutorial import TutorialConfig
+from common.cli import check_out_dir, cli_main, user_input
+
+from gmvae.serket.config import TutorialConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,11 +23,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--itr", type=int, default=d.itr)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--rounds", type=int, default=d.n_rounds)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished benchmark in --out (default: refuse)")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("serket-bench")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    with user_input():
+        TutorialConfig(itr=args.itr, batch_size=args.batch_size, n_rounds=args.rounds)
+        check_out_dir(args.out, overwrite=args.overwrite)
+    from common.training import ensure_outdir   # TensorFlow from here on
+    from gmvae.serket.benchmark import run_benchmark
     out = ensure_outdir(args.out)
     print(f"output folder: {out}")
     config = TutorialConfig(itr=args.itr, batch_size=args.batch_size, n_rounds=args.rounds)

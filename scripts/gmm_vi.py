@@ -11,33 +11,32 @@ Writes metrics.json and figures under --out and prints a summary table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
+import warnings
 from pathlib import Path
 
-from gmm_vi.config import ESTIMATORS, POSTERIORS, GMMVIConfig
-
-
-def _json_arg(text, name):
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"error: {name} must be JSON (e.g. '[0.5, 0.5]'), got {text!r}: {exc}")
+from common.cli import UserError, check_out_dir, cli_main, parse_json_arg, user_input
+from gmm_vi.config import (ESTIMATORS, POSTERIORS, GMMVIConfig, make_true_params,
+                           validate_data, validate_true_params)
 
 
 def _load_data(path):
     import numpy as np
     path = Path(path)
     if not path.is_file():
-        raise SystemExit(f"error: --data file not found: {path}")
+        raise UserError(f"--data file not found: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"--data {path} is empty; expected one point (x y) per line")
     try:
         if path.suffix == ".npy":
-            return np.load(path)
-        return np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None, ndmin=2)
+            return np.load(path, allow_pickle=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # a blank file: its shape says it
+            return np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None,
+                              ndmin=2)
     except ValueError as exc:
-        raise SystemExit(f"error: --data {path} is not a numeric table: {exc}")
+        raise UserError(f"--data {path} is not a numeric table: {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,34 +66,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="use this [N, 2] data (.npy, .csv or whitespace text)")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow threads (default 1)")
     p.add_argument("--jit", action="store_true", help="compile the training chunk with XLA")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("gmm-vi")
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Validate everything before TensorFlow starts or any work is done.
-    config = GMMVIConfig(
-        k=args.k, seed=args.seed, estimator=args.estimator, posterior=args.posterior,
-        n_restarts=args.restarts, n_particles=args.particles, learning_rate=args.lr,
-        max_iters=args.max_iters, min_iters=args.min_iters, tol=args.tol,
-        polish_iters=args.polish_iters, grad_var_points=args.grad_var_points,
-        grad_var_draws=args.grad_var_draws, jit_compile=args.jit)
-    true_params = None
-    if args.true_pi is not None or args.true_mu is not None or args.true_sigma2 is not None:
-        from gmm_vi.config import make_true_params
-        true_params = make_true_params(_json_arg(args.true_pi, "--true-pi"),
-                                       _json_arg(args.true_mu, "--true-mu"),
-                                       _json_arg(args.true_sigma2, "--true-sigma2"))
-    x = None
-    if args.data is not None:
-        from gmm_vi.config import validate_data
-        x = validate_data(_load_data(args.data), config.k, config.d)
-    elif args.n < config.k:
-        raise ValueError(f"--n must be >= --k (N >= K), got n={args.n}, k={config.k}")
-    if args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    with user_input():
+        config = GMMVIConfig(
+            k=args.k, seed=args.seed, estimator=args.estimator, posterior=args.posterior,
+            n_restarts=args.restarts, n_particles=args.particles,
+            learning_rate=args.lr, max_iters=args.max_iters, min_iters=args.min_iters,
+            tol=args.tol, polish_iters=args.polish_iters,
+            grad_var_points=args.grad_var_points, grad_var_draws=args.grad_var_draws,
+            jit_compile=args.jit)
+        true_params = None
+        if args.true_pi is not None or args.true_mu is not None \
+                or args.true_sigma2 is not None:
+            true_params = make_true_params(parse_json_arg(args.true_pi, "--true-pi"),
+                                           parse_json_arg(args.true_mu, "--true-mu"),
+                                           parse_json_arg(args.true_sigma2,
+                                                          "--true-sigma2"))
+            true_params = validate_true_params(true_params, k=config.k, d=config.d)
+        x = None
+        if args.data is not None:
+            x = validate_data(_load_data(args.data), config.k, config.d)
+        elif args.n < config.k:
+            raise UserError(f"--n must be >= --k (N >= K), got n={args.n}, k={config.k}")
+        if args.threads < 1:
+            raise UserError(f"--threads must be >= 1, got {args.threads}")
+        out = check_out_dir(args.out, overwrite=args.overwrite)
 
     import tensorflow as tf
     try:
@@ -104,7 +112,6 @@ def main(argv=None):
         pass  # TensorFlow already started in this process (e.g. under pytest)
     from gmm_vi.experiment import run, summary_rows
 
-    out = Path(args.out)
     print(f"gmm-vi: writing to {out.resolve()}")
     metrics = run(n=args.n, config=config, out_dir=out, true_params=true_params, x=x,
                   separation=args.separation, verbose=not args.quiet)
@@ -119,4 +126,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

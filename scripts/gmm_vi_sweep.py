@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+from common.cli import check_out_dir, cli_main, user_input
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,19 +32,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=d.workers, help="parallel processes")
     p.add_argument("--restarts", type=int, default=d.fit.n_restarts)
     p.add_argument("--estimator", default=d.fit.estimator, choices=("nvil", "reinforce", "exact"))
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished sweep in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("gmm-vi-sweep")
 def main(argv=None):
     from gmm_vi.sweep import SweepConfig, run_sweep
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    fit = SweepConfig().fit.replace(n_restarts=args.restarts, estimator=args.estimator)
-    config = SweepConfig(n_values=tuple(args.n_values), k_values=tuple(args.k_values),
-                         separations=tuple(args.separations), k_fixed=args.k_fixed,
-                         n_fixed=args.n_fixed, seeds=args.seeds, workers=args.workers,
-                         fit=fit)
+    with user_input():
+        fit = SweepConfig().fit.replace(n_restarts=args.restarts, estimator=args.estimator)
+        config = SweepConfig(n_values=tuple(args.n_values), k_values=tuple(args.k_values),
+                             separations=tuple(args.separations), k_fixed=args.k_fixed,
+                             n_fixed=args.n_fixed, seeds=args.seeds,
+                             workers=args.workers, fit=fit)
+        check_out_dir(args.out, overwrite=args.overwrite, marker="sweep.json")
     print(f"gmm-vi-sweep: {len(config.tasks())} fits on {config.workers} worker(s), "
           f"writing to {os.path.abspath(args.out)}")
     result = run_sweep(config, args.out, verbose=not args.quiet)
@@ -56,4 +66,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,9 @@ Example::
 import argparse
 import sys
 
+from common.cli import check_out_dir, cli_main, user_input
 from gmvae.config import GMVAEConfig
+from gmvae.data import load_data
 from gmvae.variants import VARIANTS, variant_config
 
 DEFAULTS = GMVAEConfig()
@@ -62,7 +64,7 @@ def build_parser():
     p.add_argument("--strategy", choices=["one_device", "mirrored", "multi_worker"],
                    default=DEFAULTS.strategy)
     for name in ("pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "n_neighbours",
-                 "lr_decay_epochs", "n_init"):
+                 "lr_decay_epochs", "n_init", "prior_em_epochs"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
                  "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
@@ -71,7 +73,11 @@ def build_parser():
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--is-samples", type=int, default=DEFAULTS.is_samples,
                    help="importance samples for the test log-likelihood")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
@@ -80,7 +86,8 @@ def config_from_args(args) -> GMVAEConfig:
         "pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "pull_weight",
         "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
         "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
-        "final_learning_rate", "lr_decay_epochs", "n_init") if getattr(args, k) is not None}
+        "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs")
+        if getattr(args, k) is not None}
     return variant_config(
         args.variant, n_clusters=args.n_clusters, latent_dim=args.latent_dim,
         enc_hidden=args.enc_hidden, dec_hidden=args.dec_hidden, prior=args.prior,
@@ -90,16 +97,22 @@ def config_from_args(args) -> GMVAEConfig:
         verbose=not args.quiet, **overrides)
 
 
+@cli_main("gmvae")
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
+    # Every check (flags, data files, sizes, output folder) before TensorFlow.
+    with user_input():
         config = config_from_args(args)
-    except ValueError as err:
-        parser.error(str(err))  # exits with status 2 and the message
-    from gmvae.run import run, summary_line  # heavy import after argument checks
-    print(f"gmvae: writing to {args.out}")
-    metrics = run(config, args.out, resume=args.resume)
+        data = load_data(config)
+        out = check_out_dir(args.out, resume=args.resume, overwrite=args.overwrite)
+        if args.resume:
+            config.check_resumable(out)
+    from gmvae.run import run, summary_line  # heavy import after every check
+    print(f"gmvae: writing to {out}")
+    metrics = run(config, out, resume=args.resume, data=data)
     print(summary_line(metrics))
     print(f"gmvae: metrics and figures in {metrics['out_dir']}")
     return 0

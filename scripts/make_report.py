@@ -3,7 +3,13 @@ import argparse
 import os
 import sys
 
+from common.cli import UserError, check_out_dir, cli_main, user_input
 
+#: The experiments of reports.build.EXPERIMENTS (checked there too).
+EXPERIMENT_NAMES = ("gmm_run", "gmm_bench", "gmm_sweep", "gmvae_bench", "serket_bench")
+
+
+@cli_main("make-report")
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="make-report",
@@ -26,12 +32,28 @@ def main(argv=None):
     parser.add_argument("--render-only", action="store_true",
                         help="only re-render the reports from existing results")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an input error")
     args = parser.parse_args(argv)
+    out = args.out or ("reports" if args.budget == "full" else "runs/report")
+    unknown = sorted(set(args.only or ()) - set(EXPERIMENT_NAMES))
+    if unknown:
+        raise UserError(f"--only: unknown experiment(s) {unknown}; choose from "
+                        f"{list(EXPERIMENT_NAMES)}")
+    with user_input():
+        check_out_dir(out, marker="never-refused")
+        if args.work_dir:
+            check_out_dir(args.work_dir, option="--work-dir", marker="never-refused")
+    if args.render_only:
+        missing = [n for n in ("meta",) + EXPERIMENT_NAMES
+                   if not os.path.isfile(os.path.join(out, "results", n + ".json"))]
+        if missing:
+            raise UserError(f"--render-only: {out}/results lacks {missing}; run "
+                            f"make-report without --render-only first")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     from reports.build import build_reports, render_reports
 
-    out = args.out or ("reports" if args.budget == "full" else "runs/report")
     if args.render_only:
         paths = render_reports(out)
     else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+from common.cli import UserError, check_out_dir, cli_main, user_input
 from common.data import load_serket_txt
-from common.training import ensure_outdir, write_json
-from gmvae.serket.tutorial import TutorialConfig, mnist_subset, run_tutorial
+from gmvae.serket.config import TutorialConfig, mnist_subset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,21 +31,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=d.k, help="number of GMM classes")
     p.add_argument("--rounds", type=int, default=d.n_rounds)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an input error")
     return p
 
 
+@cli_main("serket-vae-gmm")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.category and not args.data:
-        raise SystemExit("--category needs --data (the bundled MNIST brings its own labels)")
-    config = TutorialConfig(latent_dim=args.latent_dim, itr=args.itr,
-                            batch_size=args.batch_size, k=args.k, n_rounds=args.rounds,
-                            seed=args.seed, verbose=not args.quiet)
-    if args.data:
-        data, labels = load_serket_txt(args.data, args.category)
-    else:
-        data, labels = mnist_subset(args.n_images, seed=0)
+        raise UserError("--category needs --data (the bundled MNIST brings its own "
+                        "labels)")
+    with user_input():
+        config = TutorialConfig(latent_dim=args.latent_dim, itr=args.itr,
+                                batch_size=args.batch_size, k=args.k,
+                                n_rounds=args.rounds, seed=args.seed,
+                                verbose=not args.quiet)
+        if args.data:
+            data, labels = load_serket_txt(args.data, args.category)
+        else:
+            data, labels = mnist_subset(args.n_images, seed=0)
+        if config.k > len(data):
+            raise UserError(f"--k {config.k} is larger than the {len(data)} observations")
+        check_out_dir(args.out, overwrite=args.overwrite)
+    from common.training import ensure_outdir, write_json   # TensorFlow from here on
+    from gmvae.serket.tutorial import run_tutorial
     out = ensure_outdir(args.out)
     print(f"output folder: {out}")
 

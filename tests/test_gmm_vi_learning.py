@@ -111,9 +111,9 @@ def test_bad_inputs_raise_clear_errors():
         validate_data(bad, k=2)
     with pytest.raises(ValueError, match=r"shape \[N, 2\]"):
         validate_data(np.zeros((10, 3)), k=2)
-    with pytest.raises(ValueError, match="pi must sum to 1"):
+    with pytest.raises(ValueError, match=r"pi \(--true-pi\) must sum to 1"):
         make_true_params([0.5, 0.6], [[0, 0], [1, 1]])
-    with pytest.raises(ValueError, match="sigma2 must be > 0"):
+    with pytest.raises(ValueError, match=r"sigma2 \(--true-sigma2\) must be > 0"):
         make_true_params([0.5, 0.5], [[0, 0], [1, 1]], [[1, 1], [-1, 1]])
     with pytest.raises(ValueError, match="estimator"):
         GMMVIConfig(estimator="sgvb")
@@ -123,16 +123,20 @@ def test_bad_inputs_raise_clear_errors():
         SweepConfig(n_values=(2,), k_fixed=3)
 
 
-def test_cli_bad_input_fails_before_any_work(tmp_path):
+def test_cli_bad_input_fails_before_any_work(tmp_path, capsys):
     from scripts.gmm_vi import main
     out = tmp_path / "never"
-    with pytest.raises(ValueError, match="pi must sum to 1"):
-        main(["--k", "2", "--true-pi", "[0.7, 0.7]", "--true-mu", "[[0, 0], [3, 3]]",
-              "--out", str(out), "--quiet"])
-    with pytest.raises(ValueError, match="N >= K"):
-        main(["--n", "2", "--k", "3", "--out", str(out), "--quiet"])
     data = tmp_path / "d.csv"
     data.write_text("1,2,3\n4,5,6\n7,8,9\n")
-    with pytest.raises(ValueError, match=r"shape \[N, 2\]"):
-        main(["--data", str(data), "--k", "2", "--out", str(out), "--quiet"])
+    for argv, message in (
+            (["--k", "2", "--true-pi", "[0.7, 0.7]", "--true-mu", "[[0, 0], [3, 3]]"],
+             "pi (--true-pi) must sum to 1"),
+            (["--n", "2", "--k", "3"], "N >= K"),
+            (["--data", str(data), "--k", "2"], "shape [N, 2]")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv + ["--out", str(out), "--quiet"])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("gmm-vi: error: ") and message in err
+        assert len(err.splitlines()) == 1
     assert not out.exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-import tensorflow as tf
 
 __all__ = ["binarize_fixed", "binarize_dynamic", "batch_iterator"]
 
@@ -36,7 +35,7 @@ def binarize_fixed(images, seed: int = 0) -> np.ndarray:
     return (u < arr).astype(np.float32)
 
 
-def binarize_dynamic(images_tensor, seed) -> tf.Tensor:
+def binarize_dynamic(images_tensor, seed) -> "tf.Tensor":
     """Stateless Bernoulli binarisation usable inside ``tf.function``.
 
     The same (images, seed) always gives the same result; pass a new seed each
@@ -49,6 +48,8 @@ def binarize_dynamic(images_tensor, seed) -> tf.Tensor:
     Returns:
         float32 tensor of 0/1, same shape as ``images_tensor``.
     """
+    import tensorflow as tf  # here, so that loading data does not start TensorFlow
+
     x = tf.convert_to_tensor(images_tensor)
     if not x.dtype.is_floating:
         x = tf.cast(x, tf.float32)

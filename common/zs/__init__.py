@@ -9,7 +9,8 @@ like ZhuSuan code::
     bn = zs.BayesianNet(observed={"x": x})
     z = bn.onehot_categorical("z", logits)
 """
-from . import distributions, layers
+from . import distributions, layers, rng
+from .rng import random_source
 from .bayesian_net import (BayesianNet, MetaBayesianNet, StochasticTensor,
                            VariableStore, get_variable, meta_bayesian_net)
 from .distributions import (Bernoulli, Categorical, Distribution, Normal,
@@ -24,7 +25,7 @@ from .variational import (EvidenceLowerBoundObjective,
 from . import variational, evaluation  # noqa: E402
 
 __all__ = [
-    "distributions", "layers", "variational", "evaluation",
+    "distributions", "layers", "variational", "evaluation", "rng", "random_source",
     "BayesianNet", "MetaBayesianNet", "StochasticTensor", "VariableStore",
     "get_variable", "meta_bayesian_net",
     "Distribution", "Normal", "Bernoulli", "OnehotCategorical",

@@ -20,6 +20,8 @@ import math
 
 import tensorflow as tf
 
+from . import rng
+
 __all__ = ["Distribution", "Normal", "Bernoulli", "OnehotCategorical",
            "OnehotDiscrete", "Categorical"]
 
@@ -166,7 +168,7 @@ class Normal(Distribution):
     def _sample(self, n_samples):
         shape = tf.concat([[n_samples], tf.broadcast_dynamic_shape(
             tf.shape(self.mean), tf.shape(self.std))], 0)
-        eps = tf.random.normal(shape, dtype=self.dtype)
+        eps = rng.normal(shape, dtype=self.dtype)
         return self.mean + self.std * eps
 
     def _log_prob(self, given):
@@ -189,7 +191,7 @@ class Bernoulli(Distribution):
 
     def _sample(self, n_samples):
         shape = tf.concat([[n_samples], tf.shape(self.logits)], 0)
-        u = tf.random.uniform(shape, dtype=self.param_dtype)
+        u = rng.uniform(shape, dtype=self.param_dtype)
         return tf.cast(u < tf.sigmoid(self.logits), self.dtype)
 
     def _log_prob(self, given):
@@ -216,7 +218,7 @@ class _CategoricalBase(Distribution):
 
     def _sample_indices(self, n_samples):
         flat = tf.reshape(self.logits, [-1, tf.shape(self.logits)[-1]])
-        idx = tf.random.categorical(flat, n_samples, dtype=tf.int32)  # [B, n]
+        idx = rng.categorical(flat, n_samples)                        # [B, n]
         idx = tf.transpose(idx)
         return tf.reshape(idx, tf.concat([[n_samples],
                                           tf.shape(self.logits)[:-1]], 0))

@@ -47,6 +47,14 @@ way, write the ``*_recog`` files.
 Also: :func:`gmvae.serket.tutorial.run_tutorial` (the loop with timing and
 metrics per round) and :func:`gmvae.serket.benchmark.run_benchmark`.
 """
-from . import serket, vae, gmm  # noqa: F401
+import importlib
 
 __all__ = ["serket", "vae", "gmm"]
+
+
+def __getattr__(name):
+    # The modules load on first use, so that ``gmvae.serket.config`` (numpy
+    # only) can check a CLI's input before the VAE's TensorFlow starts.
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
