@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"wall seconds per check (default {d.time_limit:g})")
     p.add_argument("--memory-mb", type=int, default=d.memory_mb, metavar="MB",
                    help=f"address-space cap per check (default {d.memory_mb})")
+    p.add_argument("--jobs", type=int, default=d.jobs, metavar="N",
+                   help="checks run at the same time, one process each (default 1)")
     p.add_argument("--fit-datasets", type=int, default=d.fit_datasets, metavar="N",
                    help=f"part 2 data sets fit() runs on, 1-4 (default {d.fit_datasets})")
     p.add_argument("--em-gap", type=float, default=d.em_gap, metavar="NATS",
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: GradingOptions field -> the flag that sets it.
-_FLAGS = {"time_limit": "--time-limit", "memory_mb": "--memory-mb",
+_FLAGS = {"time_limit": "--time-limit", "memory_mb": "--memory-mb", "jobs": "--jobs",
           "fit_datasets": "--fit-datasets", "em_gap": "--em-gap", "n_clusters": "--clusters",
           "samples_per_cluster": "--samples-per-cluster", "min_accuracy": "--min-accuracy",
           "min_purity": "--min-purity", "purity_train": "--purity-train"}
@@ -74,7 +76,8 @@ def _options(args, parser) -> GradingOptions:
     parts = {"2": ("P2",), "3": ("P3",), "all": ("P2", "P3")}[args.part]
     try:
         return GradingOptions(parts=parts, time_limit=args.time_limit,
-                              memory_mb=args.memory_mb, fit_datasets=args.fit_datasets,
+                              memory_mb=args.memory_mb, jobs=args.jobs,
+                              fit_datasets=args.fit_datasets,
                               em_gap=args.em_gap, n_clusters=args.clusters,
                               samples_per_cluster=args.samples_per_cluster,
                               min_accuracy=args.min_accuracy, min_purity=args.min_purity,

@@ -182,7 +182,7 @@ def fit(x, k, seed):
 @pytest.mark.rubric("P3.R3", "P3.R4", "P3.Bonus.4")
 def test_oracle_part3_passes(tmp_path):
     sub = oracle_submission(tmp_path, "dora")
-    g = grade(sub, GradingOptions(parts=("P3",), **FAST))
+    g = grade(sub, GradingOptions(parts=("P3",), jobs=2, **FAST))
     r = results(g)
     assert r["P3.R3"].passed and r["P3.R3"].evidence["accuracy"] == 1.0
     assert r["P3.R4"].passed and r["P3.R4"].evidence["shape"] == [10, 20, 784]
@@ -242,6 +242,7 @@ def fit(x, k, seed):
     (["{sub}", "--min-accuracy", "1.5"], "--min-accuracy must be in [0, 1]"),
     (["{sub}", "--time-limit", "0"], "--time-limit must be a positive number"),
     (["{sub}", "--fit-datasets", "9"], "--fit-datasets must be at most 4"),
+    (["{sub}", "--jobs", "0"], "--jobs must be an integer >= 1"),
     (["{sub}", "{sub}"], "share the folder name"),
     (["{empty}"], "holds neither part2.py nor part3.py"),
 ])
@@ -282,7 +283,8 @@ def fit(x, k, seed):
 @pytest.mark.rubric("P2.R2", "P2.R3")
 def test_template_submission_passes_part2(tmp_path):
     """The package's own solution behind the interface (TensorFlow, NVIL)."""
-    g = grade(TEMPLATE, GradingOptions(parts=("P2",), fit_datasets=1, time_limit=300))
+    g = grade(TEMPLATE, GradingOptions(parts=("P2",), fit_datasets=1, time_limit=300,
+                                       jobs=2))
     r = results(g)
     assert r["P2.R2"].passed, r["P2.R2"].reason
     assert r["P2.R3"].passed, r["P2.R3"].reason

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,35 +77,41 @@ def _run_check(check, ids, submission, options) -> list:
 def grade(submission, options: GradingOptions = GradingOptions(), log=None) -> Grade:
     """Grade the submission folder ``submission``.
 
-    :param log: called with one line per finished check (progress), or None.
+    Checks run ``options.jobs`` at a time (each in its own child process;
+    threads here only wait for them).
+
+    :param log: called with one line per finished item (progress), or None.
     """
     submission = Path(submission)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    by_id, notes = {}, []
+    by_id, notes, todo = {}, [], []
     for part, checks in CHECKS.items():
         if part not in options.parts:
             for item in rubric.items(part):
                 by_id[item.id] = ItemResult(item.id, "not graded",
                                             reason="part not asked for (--part)")
             continue
-        present = (submission / PART_FILES[part]).is_file()
-        if not present:
+        if (submission / PART_FILES[part]).is_file():
+            todo += checks
+        else:
             notes.append(f"{PART_FILES[part]} not found")
-        for ids, check in checks:
-            if present:
-                results = _run_check(check, ids, submission, options)
-            else:
-                results = [ItemResult.failed(i, f"{PART_FILES[part]} not found in the "
-                                             "submission") for i in ids]
-            for r in results:
+            for ids, _ in checks:
+                by_id.update((i, ItemResult.failed(i, f"{PART_FILES[part]} not found in "
+                                                   "the submission")) for i in ids)
+        for item in rubric.items(part):
+            if not any(item.id in ids for ids, _ in checks):
+                by_id[item.id] = ItemResult(item.id, "manual", reason="not checked "
+                                            "automatically: graded by a person (report "
+                                            "text, code structure)")
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        futures = [pool.submit(_run_check, check, ids, submission, options)
+                   for ids, check in todo]
+        for future in as_completed(futures):
+            for r in future.result():
                 by_id[r.id] = r
                 if log is not None:
                     log(f"{submission.name}: {r.id} {r.status} ({r.score:.2f}): {r.reason}")
-        for item in rubric.items(part):
-            by_id.setdefault(item.id, ItemResult(
-                item.id, "manual", reason="not checked automatically: graded by a person "
-                "(report text, code structure)"))
     items = [by_id[item.id] for item in rubric.ITEMS]
     return Grade(submission.name, str(submission.resolve()), options, items, started,
                  time.perf_counter() - t0, notes)

@@ -15,6 +15,8 @@ class GradingOptions:
     Limits (per check, i.e. per child process)
         time_limit: wall seconds, import and ``setup()`` included.
         memory_mb: address-space cap (TensorFlow alone reserves about 2 GB).
+        jobs: checks run at the same time (each check is one process; more
+            jobs than cores slows each one, and the time limit is wall time).
     Part 2
         lb_atol, lb_rtol: ``lower_bound`` must be within ``lb_atol +
             lb_rtol * |exact|`` nats/point of the exact enumeration
@@ -34,6 +36,7 @@ class GradingOptions:
     parts: tuple = ("P2", "P3")
     time_limit: float = 600.0
     memory_mb: int = 8192
+    jobs: int = 1
     lb_atol: float = 1e-3
     lb_rtol: float = 1e-4
     fit_datasets: int = 3
@@ -62,7 +65,7 @@ class GradingOptions:
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-        ints = {"memory_mb": 256, "fit_datasets": 1, "n_clusters": 1,
+        ints = {"memory_mb": 256, "jobs": 1, "fit_datasets": 1, "n_clusters": 1,
                 "samples_per_cluster": 1, "n_test": 1, "split_seed": 0}
         for name, low in ints.items():
             v = getattr(self, name)
