@@ -31,6 +31,11 @@ def main(argv=None):
                              "gmm_bench, gmm_sweep, gmvae_bench, serket_bench)")
     parser.add_argument("--render-only", action="store_true",
                         help="only re-render the reports from existing results")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the GMVAE benchmark's finished runs whose "
+                             "configuration is unchanged (training is "
+                             "deterministic) and run only the rest, e.g. after "
+                             "a kill or a change of one preset")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an input error")
@@ -61,7 +66,7 @@ def main(argv=None):
                                             else sys.argv[1:])
         paths = build_reports(out, args.budget, work_dir=args.work_dir,
                               command=command.strip(), verbose=not args.quiet,
-                              only=args.only)
+                              only=args.only, resume=args.resume)
     if not paths:
         print(f"results under {os.path.abspath(out)}/results; reports not "
               "rendered yet (some experiments have no results)")
