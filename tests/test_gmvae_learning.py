@@ -55,6 +55,7 @@ def test_regularisers_and_semi_supervised_train(data):
     assert "after_pretrain" in r.extra and len(r.extra["labelled_indices"]) == 6
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_prior_em_phase_switches_regularisers_off_and_refits_the_prior(data):
     x_tr, y_tr, x_te, y_te = data
     cfg = GMVAEConfig(epochs=3, prior_em_epochs=2, balance_weight=5., entropy_weight=5.,

@@ -24,12 +24,14 @@ def classifier(mnist):
     return fit_classifier(*mnist, seed=0)
 
 
+@pytest.mark.rubric("P3.R4")
 def test_classifier_is_accurate_on_held_out_images(classifier):
     assert classifier.n_train == 1500 and classifier.n_held_out == 500
     # 1,500 training images already give an SVC above 0.9.
     assert classifier.held_out_accuracy > 0.9
 
 
+@pytest.mark.rubric("P3.R4", "P3.Bonus.4")
 def test_copies_of_one_class_per_cluster_score_one(mnist, classifier):
     x_te, y_te = mnist[2], mnist[3]
     pred = classifier.predict(x_te)
@@ -42,6 +44,7 @@ def test_copies_of_one_class_per_cluster_score_one(mnist, classifier):
     assert out["n_clusters"] == 10 and out["n_per_cluster"] == 20
 
 
+@pytest.mark.rubric("P3.R4", "P3.Bonus.4")
 def test_shuffled_samples_score_near_one_over_k(mnist, classifier):
     x_te = mnist[2]
     rng = np.random.default_rng(1)
@@ -52,6 +55,7 @@ def test_shuffled_samples_score_near_one_over_k(mnist, classifier):
     assert out["worst"] < out["mean"] + 1e-12
 
 
+@pytest.mark.rubric("P3.R4", "P3.Bonus.4")
 def test_pure_rows_of_real_digits_score_high(mnist, classifier):
     x_te, y_te = mnist[2], mnist[3]
     grid = np.stack([x_te[y_te == k][:30] for k in range(10)])
@@ -59,6 +63,7 @@ def test_pure_rows_of_real_digits_score_high(mnist, classifier):
     assert out["mean"] > 0.85 and out["n_distinct_majority"] == 10
 
 
+@pytest.mark.rubric("P3.R4")
 def test_a_weak_classifier_raises_the_flag(mnist):
     x_tr, y_tr, x_te, y_te = mnist
     shuffled = np.random.default_rng(0).permutation(y_tr)   # labels carry no signal
@@ -102,6 +107,7 @@ def test_zero_samples_per_cluster_is_refused():
         model.sample_per_cluster(0)
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_mixture_em_raises_the_likelihood_and_recovers_components():
     rng = np.random.default_rng(0)
     mu_true = np.array([[-4.0, 0.0], [4.0, 1.0]])
@@ -115,6 +121,7 @@ def test_mixture_em_raises_the_likelihood_and_recovers_components():
     np.testing.assert_allclose(var, [[0.25, 1.0], [1.0, 0.09]], rtol=0.15)
 
 
+@pytest.mark.rubric("P3.Bonus.4")
 def test_prior_m_step_raises_the_prior_term_and_assigns_it():
     cfg = GMVAEConfig(n_clusters=3, latent_dim=4, enc_hidden=(16,), dec_hidden=(16,),
                       seed=0)

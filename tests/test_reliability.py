@@ -72,6 +72,7 @@ GMM_VI_CASES = [
 ]
 
 
+@pytest.mark.rubric("P2.R4")
 @pytest.mark.parametrize("args, words", GMM_VI_CASES)
 def test_gmm_vi_refuses_bad_input_in_one_line(bad_files, args, words):
     args = [a.format(d=bad_files) for a in args]
@@ -202,6 +203,7 @@ def images():
     return np.clip(protos[y] + rng.normal(0, 0.05, (100, 784)), 0, 1).astype(np.float32)
 
 
+@pytest.mark.rubric("P3.R3")
 def test_same_seed_same_numbers(images):
     from gmvae.config import GMVAEConfig
     from gmvae.learning import fit
@@ -214,6 +216,7 @@ def test_same_seed_same_numbers(images):
     assert c.history["train_lower_bound"] != a.history["train_lower_bound"]
 
 
+@pytest.mark.rubric("P3.R3")
 def test_a_resumed_run_equals_an_uninterrupted_one(images, tmp_path):
     from gmvae.config import GMVAEConfig
     from gmvae.learning import fit
