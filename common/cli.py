@@ -42,21 +42,15 @@ class UserError(Exception):
 
 
 @contextmanager
-def user_input(prefix: str | None = None):
-    """Treat ValueError, TypeError and file errors raised inside as user errors.
-
-    :param prefix: prepended to the message (e.g. the option's name) when the
-        original message does not already name it.
-    """
+def user_input():
+    """Treat ValueError, TypeError and file errors raised inside as user errors
+    (json.JSONDecodeError is a ValueError)."""
     try:
         yield
     except UserError:
         raise
-    except (ValueError, TypeError, OSError, json.JSONDecodeError) as err:
-        message = _one_line(err)
-        if prefix and prefix not in message:
-            message = f"{prefix}: {message}"
-        raise UserError(message) from err
+    except (ValueError, TypeError, OSError) as err:
+        raise UserError(_one_line(err)) from err
 
 
 def _one_line(err: BaseException) -> str:
@@ -100,10 +94,8 @@ def check_out_dir(path, option: str = "--out", resume: bool = False,
 
 def _user_error_types():
     """The exception types that mean bad input wherever they are raised."""
-    types = [UserError]
     from common.data.errors import DataFormatError  # numpy only
-    types.append(DataFormatError)
-    return tuple(types)
+    return UserError, DataFormatError
 
 
 def cli_main(prog: str):

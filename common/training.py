@@ -18,6 +18,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from common.cli import UserError
+from common.validation import differing_keys
 
 __all__ = ["set_seed", "progress", "format_scalars", "ensure_outdir", "to_jsonable",
            "write_json", "read_json", "ScalarLogger", "CheckpointHelper",
@@ -232,13 +233,6 @@ def _normalise_config(config: Mapping[str, Any]) -> dict:
     return json.loads(json.dumps(to_jsonable(dict(config), "config")))
 
 
-def _values_equal(a: Any, b: Any) -> bool:
-    # NaN == NaN here: a config holding NaN should still be resumable.
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
 class CheckpointHelper:
     """``tf.train.Checkpoint`` + ``CheckpointManager`` with a step counter and a
     config guard, so that an interrupted run can be resumed safely.
@@ -276,6 +270,8 @@ class CheckpointHelper:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
                                                   max_to_keep=max_to_keep)
         self._config_written = False
+        # Checkpoints that restore_or_initialize could not read: [{checkpoint, reason}].
+        self.skipped: list = []
 
     @property
     def config_path(self) -> Path:
@@ -311,9 +307,8 @@ class CheckpointHelper:
                 f"resume requested but {self.config_path} is missing, so the checkpoint's "
                 "configuration cannot be checked")
         stored = read_json(self.config_path)
-        diff = sorted(k for k in set(stored) | set(self.config)
-                      if k not in stored or k not in self.config
-                      or not _values_equal(stored[k], self.config[k]))
+        # Normalised configs hold NaN as null, so plain equality suffices.
+        diff = differing_keys(stored, self.config)
         if diff:
             details = "; ".join(f"{k}: stored={stored.get(k, '<missing>')!r}, "
                                 f"current={self.config.get(k, '<missing>')!r}" for k in diff)
@@ -340,8 +335,6 @@ class CheckpointHelper:
               file=sys.stderr)
         self.step.assign(0)
         return 0
-
-    skipped: list = []
 
     def save(self, step: Optional[int] = None) -> str:
         """Save a checkpoint numbered by the step counter (set first if given).

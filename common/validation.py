@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_int", "check_int", "check_number"]
+__all__ = ["is_int", "check_int", "check_number", "differing_keys"]
 
 
 def is_int(value: Any) -> bool:
@@ -35,3 +35,13 @@ def check_number(name: str, value: Any, minimum: float = 0.0, strict: bool = Fal
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} "
                          f"{minimum:g}, got {value!r}")
     return float(value)
+
+
+_MISSING = object()
+
+
+def differing_keys(stored: dict, current: dict) -> list:
+    """Sorted keys whose values differ between two JSON-normalised configs (a
+    key present in only one of them differs too): what a resume must refuse."""
+    return sorted(k for k in set(stored) | set(current)
+                  if stored.get(k, _MISSING) != current.get(k, _MISSING))

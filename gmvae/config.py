@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-from common.validation import check_int, check_number
+from common.validation import check_int, check_number, differing_keys
 
 __all__ = ["GMVAEConfig", "RESUME_IGNORED_FIELDS", "PRIORS", "STRATEGIES"]
 
@@ -271,7 +271,7 @@ class GMVAEConfig:
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"cannot resume: {stored_path} is unreadable ({err})") from err
         current = json.loads(json.dumps(self.checkpoint_config()))
-        diff = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+        diff = differing_keys(stored, current)
         if diff:
             details = "; ".join(f"{k}: stored {stored.get(k, '<missing>')!r}, now "
                                 f"{current.get(k, '<missing>')!r}" for k in diff)

@@ -43,8 +43,6 @@ def _fn_cache(model):
 def _eval_generator(model, seed):
     """The model's evaluation generator, reset to ``seed``: an evaluation draws
     the same h whatever was evaluated before it in the process."""
-    import tensorflow as tf
-
     cache = _fn_cache(model)
     if "rng" not in cache:
         cache["rng"] = tf.random.Generator.from_seed(seed)
