@@ -72,9 +72,10 @@ def parse_json_arg(text, option: str):
 
 
 def check_out_dir(path, option: str = "--out", resume: bool = False,
-                  overwrite: bool = False, marker: str = FINISHED_MARKER) -> Path:
+                  overwrite: bool = False, marker: str | None = FINISHED_MARKER) -> Path:
     """Refuse an output folder that cannot be created, or that holds a finished
-    run (``marker``) unless ``resume`` or ``overwrite`` is given.  Creates nothing."""
+    run (``marker``; None: a folder that is reused by design) unless ``resume``
+    or ``overwrite`` is given.  Creates nothing."""
     out = Path(path).expanduser()
     for parent in [out, *out.parents]:
         if parent.exists() and not parent.is_dir():
@@ -82,7 +83,7 @@ def check_out_dir(path, option: str = "--out", resume: bool = False,
             raise UserError(f"{option} {out} {where} a regular file, not a folder")
         if parent.exists():
             break
-    if (out / marker).is_file() and not (resume or overwrite):
+    if marker is not None and (out / marker).is_file() and not (resume or overwrite):
         raise UserError(f"{option} {out} holds a finished run ({marker}); pass --resume "
                         f"to continue it, --overwrite to replace it, or choose another "
                         f"folder")

@@ -46,9 +46,10 @@ def main(argv=None):
         raise UserError(f"--only: unknown experiment(s) {unknown}; choose from "
                         f"{list(EXPERIMENT_NAMES)}")
     with user_input():
-        check_out_dir(out, marker="never-refused")
+        # make-report reuses its own folders by design: only their paths are checked.
+        check_out_dir(out, marker=None)
         if args.work_dir:
-            check_out_dir(args.work_dir, option="--work-dir", marker="never-refused")
+            check_out_dir(args.work_dir, option="--work-dir", marker=None)
     if args.render_only:
         missing = [n for n in ("meta",) + EXPERIMENT_NAMES
                    if not os.path.isfile(os.path.join(out, "results", n + ".json"))]

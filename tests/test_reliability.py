@@ -125,6 +125,14 @@ def test_other_clis_refuse_in_one_line(bad_files):
     assert not (bad_files / "never").exists()
 
 
+def test_make_report_knows_every_experiment():
+    # The CLI checks --only against its own list so that it need not import
+    # TensorFlow first; it must stay the list reports.build runs.
+    from reports.build import EXPERIMENTS
+    from scripts.make_report import EXPERIMENT_NAMES
+    assert EXPERIMENT_NAMES == tuple(e.name for e in EXPERIMENTS)
+
+
 def test_debug_flag_shows_the_traceback(bad_files):
     rc, _, err = _cli("gmm_vi", "--n", "0", "--debug", "--out", bad_files / "never")
     assert rc != 0 and "Traceback" in err
