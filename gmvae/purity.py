@@ -104,11 +104,10 @@ def fit_classifier(x_train, y_train, x_held_out=None, y_held_out=None, seed=0,
     if len(x_train) > max_train:
         keep = np.random.default_rng(seed).choice(len(x_train), max_train, replace=False)
         x_train, y_train = x_train[keep], y_train[keep]
-    kind = None
     if estimator is None:
         from sklearn.svm import SVC   # imported here: only evaluation needs it
 
-        estimator = SVC(kernel="rbf", C=10.0, gamma="scale")
+        estimator, kind = SVC(kernel="rbf", C=10.0, gamma="scale"), PurityClassifier.kind
     else:
         kind = type(estimator).__name__
     t0 = time.perf_counter()
@@ -117,12 +116,9 @@ def fit_classifier(x_train, y_train, x_held_out=None, y_held_out=None, seed=0,
     acc = float("nan")
     if x_held_out is not None:
         acc = float(np.mean(estimator.predict(x_held_out) == y_held_out))
-    clf = PurityClassifier(estimator, acc, int(len(x_train)),
-                           0 if x_held_out is None else int(len(x_held_out)), seconds,
-                           accuracy_floor)
-    if kind is not None:
-        clf.kind = kind
-    return clf
+    return PurityClassifier(estimator, acc, int(len(x_train)),
+                            0 if x_held_out is None else int(len(x_held_out)), seconds,
+                            accuracy_floor, kind)
 
 
 _CACHE: dict = {}

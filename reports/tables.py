@@ -284,10 +284,10 @@ VARIANT_TEXT = {
     "pretrain_aug": "`pretrain` + augmentation consistency (a randomly rotated, "
                     "slanted, scaled and shifted copy of each image shares its "
                     "cluster) + balance + entropy, as in IMSAT; in the last "
-                    "epochs the prior is refit by its own M-step given q after "
-                    "every epoch and the regularisers stop moving it; with "
-                    "`n_init` > 1 the restart with the lowest training objective "
-                    "is kept",
+                    "epochs the bound alone trains the nets (regularisers off) "
+                    "and the prior is refit by its own M-step given q after "
+                    "every epoch; with `n_init` > 1 the restart with the lowest "
+                    "training objective is kept",
     "pretrain_aug_no_em": "`pretrain_aug` without the final prior M-step phase "
                           "(the scheme before the generative-purity fix, kept "
                           "for the comparison)",
@@ -339,30 +339,25 @@ def gmvae_main(results):
     gen = b.get("best_generative")
     purity_rows = []
     if gen is not None:
-        g = {k: t[k] for k in t if k.startswith("best_unsupervised_")}
-        acc = t["best_unsupervised_accuracy_median_ge_0.95"]
         ll_gen = b["table"][gen].get("test_loglik")
-        purity_rows = [
-            (f"`{gen}`: generative purity (mean over clusters), median of seeds",
-             fmt(g["best_unsupervised_generative_purity_median_ge_0.90"]["value"]),
-             "0.90", fmt(g["best_unsupervised_generative_purity_median_ge_0.90"]["met"])),
-            (f"`{gen}`: purity of the worst cluster, median of seeds",
-             fmt(g["best_unsupervised_worst_cluster_purity_median_ge_0.75"]["value"]),
-             "0.75", fmt(g["best_unsupervised_worst_cluster_purity_median_ge_0.75"]["met"])),
-            (f"`{gen}`: distinct majority digits of the K rows, median of seeds",
-             fmt(g["best_unsupervised_distinct_majority_classes_median_eq_10"]["value"],
-                 ".0f"), "10",
-             fmt(g["best_unsupervised_distinct_majority_classes_median_eq_10"]["met"])),
-            (f"`{gen}`: held-out accuracy beside it, median of seeds "
-             f"(test log-likelihood {fmt(ll_gen['median'], '.2f') if ll_gen else '-'})",
-             fmt(acc["value"]), "0.95", fmt(acc["met"]))]
-        if "semi_generative_purity_median_ge_0.95" in t:
-            tsp = t["semi_generative_purity_median_ge_0.95"]
-            purity_rows.append(("semi-supervised: generative purity, median of seeds",
-                                fmt(tsp["value"]), "0.95", fmt(tsp["met"])))
-        tc = t["purity_classifier_accuracy_min_ge_0.95"]
-        purity_rows.append(("purity classifier's held-out accuracy, worst split",
-                            fmt(tc["value"]), "0.95", fmt(tc["met"])))
+        rows_spec = [
+            ("best_unsupervised_generative_purity_median_ge_0.90",
+             f"`{gen}`: generative purity (mean over clusters), median of seeds", ".3f"),
+            ("best_unsupervised_worst_cluster_purity_median_ge_0.75",
+             f"`{gen}`: purity of the worst cluster, median of seeds", ".3f"),
+            ("best_unsupervised_distinct_majority_classes_median_eq_10",
+             f"`{gen}`: distinct majority digits of the K rows, median of seeds", ".0f"),
+            ("best_unsupervised_accuracy_median_ge_0.95",
+             f"`{gen}`: held-out accuracy beside it, median of seeds (test "
+             f"log-likelihood {fmt(ll_gen['median'], '.2f') if ll_gen else '-'})", ".3f"),
+            ("semi_generative_purity_median_ge_0.95",
+             "semi-supervised: generative purity, median of seeds", ".3f"),
+            ("purity_classifier_accuracy_min_ge_0.95",
+             "purity classifier's held-out accuracy, worst split", ".3f")]
+        purity_rows = [(label, fmt(t[key]["value"], spec),
+                        fmt(t[key]["threshold"], ".0f" if spec == ".0f" else ".2f"),
+                        fmt(t[key]["met"]))
+                       for key, label, spec in rows_spec if key in t]
     return (f"Held-out test set: {b['data_text']}.\n\n"
             + md_table(["model", "epochs", "test lower bound (nats)",
                         "test log-likelihood (IS) ± s.e.", "IS samples"], rows)
