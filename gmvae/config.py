@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+from common.data.mnist import SPLITS
 from common.validation import check_int, check_number, differing_keys
 
 __all__ = ["GMVAEConfig", "RESUME_IGNORED_FIELDS", "PRIORS", "STRATEGIES"]
@@ -109,8 +110,19 @@ class GMVAEConfig:
             are fewer). Default 50.
 
     Data and evaluation
-        data_path: MNIST location (None = the bundled 5,000-image subset).
-        n_test: held-out images. Default 1000.
+        data_path: MNIST location (None = the bundled 5,000-image subset; see
+            :func:`common.data.read_mnist` for the formats).
+        split: ``"official"`` (the data's own train/test parts: IDX train/t10k,
+            Keras x_train/x_test, ZhuSuan's pkl.gz with valid stacked into
+            train), ``"random"`` (a seeded hold-out of ``n_test`` images) or
+            None: official where the data has one, else random. Default None.
+        n_test: held-out images of a random split (None = 1000); refused with
+            the official split. Default None.
+        epoch_images: images per epoch, drawn afresh (without replacement)
+            from the training set each epoch, so that a preset's epochs mean
+            the same number of optimisation steps on 4,000 or 60,000 images
+            (every preset sets 4,000, the bundled training split). None = one
+            whole pass over the training images. Default None.
         max_train: use at most this many training images (None = all); for tests.
         is_samples: importance samples for the test log-likelihood. Default 1000.
         eval_every: evaluate test bound / accuracy every this many epochs. Default 1.
@@ -151,7 +163,9 @@ class GMVAEConfig:
     labelled_weight: float = 1.0
     labelled_batch_size: int = 50
     data_path: Optional[str] = None
-    n_test: int = 1000
+    split: Optional[str] = None
+    n_test: Optional[int] = None
+    epoch_images: Optional[int] = None
     max_train: Optional[int] = None
     is_samples: int = 1000
     eval_every: int = 1
@@ -191,7 +205,19 @@ class GMVAEConfig:
                              f"{self.deterministic!r}")
         check_int("prior_em_draws", self.prior_em_draws)
         check_int("labelled_batch_size", self.labelled_batch_size)
-        check_int("n_test", self.n_test)
+        if self.split is not None and self.split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)} or None, got "
+                             f"{self.split!r}")
+        if self.n_test is not None:
+            check_int("n_test", self.n_test)
+            if self.split == "official":
+                raise ValueError("n_test applies to split='random' only (the official "
+                                 "split has its own test images)")
+        if self.epoch_images is not None:
+            check_int("epoch_images", self.epoch_images)
+            if self.epoch_images < self.batch_size:
+                raise ValueError(f"epoch_images={self.epoch_images} must be at least "
+                                 f"batch_size={self.batch_size}")
         check_int("is_samples", self.is_samples)
         check_int("eval_every", self.eval_every)
         check_int("n_sample_images", self.n_sample_images)

@@ -4,30 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from common.data import load_mnist, train_test_split
+from common.data import MNISTSplit, load_mnist_split
 
 from .config import GMVAEConfig
 
 __all__ = ["load_data", "check_sizes"]
 
 
-def load_data(config: GMVAEConfig):
-    """(x_train, y_train, x_test, y_test) from ``config.data_path`` (None: the
-    bundled 5,000-image subset), split with ``config.seed``; ``max_train``
-    applied.  Raises ValueError / DataFormatError naming the problem."""
-    images, labels = load_mnist(config.data_path)
-    if images.shape[1] != config.n_pixels:
-        raise ValueError(f"images have {images.shape[1]} pixels, config expects "
+def load_data(config: GMVAEConfig) -> MNISTSplit:
+    """The training and test images of ``config`` through the one MNIST loader
+    (:func:`common.data.load_mnist_split`): ``config.data_path`` (None: the
+    bundled 5,000-image subset), its official split where it has one unless
+    ``config.split`` says otherwise, a random split seeded with ``config.seed``;
+    ``max_train`` applied.  ``.info`` says which split, with its sizes.
+    Raises ValueError / DataFormatError naming the problem."""
+    data = load_mnist_split(config.data_path, split=config.split, n_test=config.n_test,
+                            seed=config.seed)
+    if data.x_train.shape[1] != config.n_pixels:
+        raise ValueError(f"images have {data.x_train.shape[1]} pixels, config expects "
                          f"{config.n_pixels}")
-    if config.n_test >= len(images):
-        raise ValueError(f"--n-test {config.n_test} must be smaller than the "
-                         f"{len(images)} images")
-    x_tr, y_tr, x_te, y_te = train_test_split(images, labels, n_test=config.n_test,
-                                              seed=config.seed)
-    if config.max_train is not None:
-        x_tr, y_tr = x_tr[:config.max_train], y_tr[:config.max_train]
-    check_sizes(config, len(x_tr), y_tr)
-    return x_tr, y_tr, x_te, y_te
+    if config.max_train is not None and config.max_train < len(data.x_train):
+        info = dict(data.info, n_train=config.max_train,
+                    description=data.info["description"]
+                    + f"; training on the first {config.max_train:,} (--max-train)")
+        data = MNISTSplit(data.x_train[:config.max_train], data.y_train[:config.max_train],
+                          data.x_test, data.y_test, info)
+    check_sizes(config, len(data.x_train), data.y_train)
+    return data
 
 
 def check_sizes(config: GMVAEConfig, n_train: int, y_train=None) -> None:

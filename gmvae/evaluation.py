@@ -14,12 +14,14 @@
 """
 from __future__ import annotations
 
+import time
 import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from common import metrics, zs
+from common.training import progress
 
 from .purity import generative_purity
 
@@ -50,11 +52,16 @@ def _eval_generator(model, seed):
     return cache["rng"]
 
 
-def _map_batches(fn, x, batch_size):
-    """``fn`` over row batches of ``x`` (float32), results concatenated (numpy)."""
+def _map_batches(fn, x, batch_size, desc=None, verbose=False):
+    """``fn`` over row batches of ``x`` (float32), results concatenated (numpy);
+    with ``verbose`` a progress bar called ``desc`` counts the images."""
     x = np.asarray(x, np.float32)
-    return np.concatenate([fn(tf.constant(x[a:b])).numpy()
-                           for a, b in _batches(len(x), batch_size)])
+    out = []
+    with progress(total=len(x), desc=desc, verbose=verbose) as bar:
+        for a, b in _batches(len(x), batch_size):
+            out.append(fn(tf.constant(x[a:b])).numpy())
+            bar.update(b - a)
+    return np.concatenate(out)
 
 
 def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500, seed=0):
@@ -74,8 +81,11 @@ def lower_bound_per_image(model, x_bin, n_particles=10, batch_size=500, seed=0):
     return _map_batches(cache[key], x_bin, batch_size)
 
 
-def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0):
-    """Importance-sampled log p(x) per image with q(h|x) as proposal.
+def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0,
+                     verbose=False):
+    """Importance-sampled log p(x) per image with q(h|x) as proposal, in
+    batches of about 20,000 decoder passes (bounded memory whatever the number
+    of images); ``verbose`` shows a progress bar.
 
     :return: (mean, standard error, per-image ``[n]`` numpy array).
     """
@@ -94,7 +104,8 @@ def is_loglikelihood(model, x_bin, n_samples=1000, batch_size=None, seed=0):
         cache[key] = ll_fn
     # About 20,000 decoder passes per call keeps memory near 60 MB.
     batch_size = batch_size or max(1, 20000 // n_samples)
-    ll = _map_batches(cache[key], x_bin, batch_size)
+    ll = _map_batches(cache[key], x_bin, batch_size, desc=f"IS log-lik ({n_samples} "
+                      "samples)", verbose=verbose)
     stderr = float(ll.std(ddof=1) / np.sqrt(len(ll))) if len(ll) > 1 else float("nan")
     return float(ll.mean()), stderr, ll
 
@@ -128,7 +139,8 @@ def clustering_metrics(y_true, y_pred) -> dict:
 
 
 def evaluate(model, x_test_bin, y_test=None, is_samples=1000, seed=0,
-             purity_classifier=None, samples=None, n_purity_samples=100) -> dict:
+             purity_classifier=None, samples=None, n_purity_samples=100,
+             verbose=False) -> dict:
     """Every held-out number of a trained model (see the module docstring).
 
     :param x_test_bin: ``[n, 784]`` fixed-binarised test images.
@@ -139,9 +151,13 @@ def evaluate(model, x_test_bin, y_test=None, is_samples=1000, seed=0,
         ``model.sample_per_cluster(n_purity_samples, seed)``).
     """
     out = {"n_test": int(len(x_test_bin))}
+    t0 = time.perf_counter()
     out["test_lower_bound"] = float(lower_bound_per_image(model, x_test_bin).mean())
-    ll, se, _ = is_loglikelihood(model, x_test_bin, is_samples, seed=seed)
+    t1 = time.perf_counter()
+    ll, se, _ = is_loglikelihood(model, x_test_bin, is_samples, seed=seed,
+                                 verbose=verbose)
     out.update(test_loglik=ll, test_loglik_stderr=se, is_samples=is_samples)
+    out["seconds"] = {"lower_bound": t1 - t0, "is_loglik": time.perf_counter() - t1}
     if model.has_clusters:
         pred, _ = cluster_assignments(model, x_test_bin)
         out["pi"] = model.pi().tolist()

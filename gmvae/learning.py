@@ -143,7 +143,10 @@ class Trainer:
             self._pi_index = [i for i, v in enumerate(self.variables) if v is pi_var][0]
         self.x_train = tf.constant(np.asarray(x_train, np.float32))
         self.n_train = int(self.x_train.shape[0])
-        self.steps_per_epoch = self.n_train // config.batch_size
+        # An epoch is config.epoch_images images drawn afresh from the training
+        # set (a preset's length in steps, whatever the data size), or a pass.
+        self.epoch_images = min(self.n_train, config.epoch_images or self.n_train)
+        self.steps_per_epoch = self.epoch_images // config.batch_size
         self.labelled = None
         if labelled is not None:
             x_l, y_l = labelled
@@ -258,7 +261,9 @@ class Trainer:
         return self._calls[kind]
 
     def run_epoch(self, epoch, kind="gmvae", bar=None, seed_offset=0):
-        """One pass over the training images; returns (mean bound, train seconds)."""
+        """One epoch: ``steps_per_epoch`` batches from a fresh permutation of the
+        training images (all of them when an epoch is a pass); returns (mean
+        bound, train seconds)."""
         cfg = self.config
         call = self.call(kind)
         perm = np.random.default_rng([cfg.seed, seed_offset, epoch]).permutation(
@@ -302,7 +307,7 @@ class Trainer:
         try:
             costs = [float(self._calls["objective"](
                 tf.range(a, a + b, dtype=tf.int64), tf.constant([seed, a], tf.int64)))
-                for a in range(0, self.steps_per_epoch * b, b)]
+                for a in range(0, (self.n_train // b) * b, b)]
         finally:
             self.regularizer_scale.assign(scale)
         return float(np.mean(costs))

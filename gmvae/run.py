@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common.data import binarize_fixed
+from common.data import MNISTSplit, binarize_fixed
 from common.training import ensure_outdir, write_json
 
 from .config import GMVAEConfig
@@ -30,14 +30,23 @@ __all__ = ["load_data", "run", "summary_line"]
 def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> dict:
     """Train, evaluate and plot one configuration; returns the metrics dict.
 
-    :param data: optional (x_train, y_train, x_test, y_test) to use instead of
-        loading ``config.data_path``.
+    :param data: optional :class:`common.data.MNISTSplit` (what
+        :func:`load_data` returns; its ``info`` goes to ``metrics.json``) or a
+        tuple (x_train, y_train, x_test, y_test) to use instead of loading
+        ``config.data_path``.
     """
     out_dir = ensure_outdir(out_dir)
     if data is None:
         data = load_data(config)                 # max_train applied there
-    elif config.max_train is not None:
+    if isinstance(data, MNISTSplit):
+        data_info, data = data.info, data.arrays()
+    else:
+        data_info = {"source": "arrays given to gmvae.run.run", "split": "given",
+                     "n_train": int(len(data[0])), "n_test": int(len(data[2])),
+                     "description": "arrays given by the caller"}
+    if config.max_train is not None and len(data[0]) > config.max_train:
         data = (data[0][:config.max_train], data[1][:config.max_train]) + tuple(data[2:])
+        data_info = dict(data_info, n_train=config.max_train)
     x_tr, y_tr, x_te, y_te = data
     t0 = time.perf_counter()
     result = fit(config, x_tr, y_tr, x_te, y_te, out_dir=out_dir, resume=resume)
@@ -53,11 +62,13 @@ def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> 
         if y_tr is not None and y_te is not None:
             clf = cached_classifier(x_tr, y_tr, x_te, y_te, seed=config.seed)
     test = evaluate(model, x_te_bin, y_te, is_samples=config.is_samples,
-                    seed=config.seed, purity_classifier=clf, samples=samples)
+                    seed=config.seed, purity_classifier=clf, samples=samples,
+                    verbose=config.verbose)
     eval_seconds = time.perf_counter() - t1
     metrics = {
         "config": config.to_dict(),
         "out_dir": str(out_dir),
+        "data": data_info,
         "n_train": int(len(x_tr)),
         "resumed_from_epoch": result.start_epoch,
         "fit_seconds": fit_seconds,

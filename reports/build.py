@@ -41,13 +41,15 @@ class Experiment:
     ``sources`` are the package folders whose code decides staleness;
     ``resumable`` experiments also take ``resume=True`` and then reuse the
     finished runs in ``work_dir`` whose configuration is unchanged (training
-    is deterministic, so a reused run equals a rerun).
+    is deterministic, so a reused run equals a rerun); ``reads_mnist`` ones
+    take ``data={"path", "split"}`` (make-report ``--data`` / ``--split``).
     """
 
     name: str
     run: Callable
     sources: tuple
     resumable: bool = False
+    reads_mnist: bool = False
 
 
 EXPERIMENTS = (
@@ -55,9 +57,9 @@ EXPERIMENTS = (
     Experiment("gmm_bench", experiments.gmm_bench, ("gmm_vi", "common")),
     Experiment("gmm_sweep", experiments.gmm_sweep, ("gmm_vi", "common")),
     Experiment("gmvae_bench", experiments.gmvae_bench, ("gmvae", "common"),
-               resumable=True),
+               resumable=True, reads_mnist=True),
     Experiment("serket_bench", experiments.serket_bench,
-               ("gmvae/serket", "common")),
+               ("gmvae/serket", "common"), reads_mnist=True),
 )
 
 # report file -> (template, results it reads)
@@ -89,9 +91,14 @@ def _version() -> str:
         return "unknown"
 
 
-def _provenance(exp: Experiment, budget: str) -> dict:
-    return {"budget": budget, "version": _version(),
-            "source_hash": source_hash(exp.sources)}
+def _provenance(exp: Experiment, budget: str, data=None) -> dict:
+    key = {"budget": budget, "version": _version(),
+           "source_hash": source_hash(exp.sources)}
+    if exp.reads_mnist and data:
+        # Results on a user's MNIST are never mistaken for the bundled ones.
+        key["data"] = {"path": str(Path(data["path"]).resolve()) if data.get("path")
+                       else None, "split": data.get("split")}
+    return key
 
 
 def _up_to_date(path: Path, figures_dir: Path, provenance: dict) -> bool:
@@ -105,8 +112,8 @@ def _up_to_date(path: Path, figures_dir: Path, provenance: dict) -> bool:
 
 
 def _run_experiment(exp, budget, results_dir, figures_dir, work_root, log,
-                    resume=False):
-    provenance = _provenance(exp, budget)
+                    resume=False, data=None):
+    provenance = _provenance(exp, budget, data)
     path = results_dir / f"{exp.name}.json"
     if _up_to_date(path, figures_dir, provenance):
         log(f"[make-report] {exp.name}: up to date, reusing {path}")
@@ -118,8 +125,10 @@ def _run_experiment(exp, budget, results_dir, figures_dir, work_root, log,
     if work_dir.exists() and not resume:
         shutil.rmtree(work_dir)
     start = time.perf_counter()
-    results, figures = (exp.run(work_dir, budget, resume=True) if resume
-                        else exp.run(work_dir, budget))
+    kwargs = {"data": data} if exp.reads_mnist and data else {}
+    if resume:
+        kwargs["resume"] = True
+    results, figures = exp.run(work_dir, budget, **kwargs)
     seconds = time.perf_counter() - start
     for name, src in figures.items():
         src = Path(src)
@@ -153,7 +162,8 @@ def render_reports(out_dir) -> list:
 
 
 def build_reports(out_dir="reports", budget="quick", work_dir=None,
-                  command=None, verbose=True, only=None, resume=False) -> list:
+                  command=None, verbose=True, only=None, resume=False,
+                  data=None) -> list:
     """Run (or reuse) the experiments, then write the reports.
 
     :param out_dir: where ``part2_gmm_vi.md``, ``part3_gmvae.md``,
@@ -167,6 +177,8 @@ def build_reports(out_dir="reports", budget="quick", work_dir=None,
     :param resume: a stale resumable experiment (the GMVAE benchmark) keeps
         its work folder and reruns only the runs whose configuration changed
         or that did not finish (e.g. after a kill).
+    :param data: ``{"path": ..., "split": ...}``: the MNIST the part-3
+        experiments read (default: the bundled subset, its random split).
     :return: the paths of the reports written.
     """
     if budget not in BUDGETS:
@@ -189,11 +201,11 @@ def build_reports(out_dir="reports", budget="quick", work_dir=None,
     for exp in EXPERIMENTS:
         if only is None or exp.name in only:
             all_results[exp.name] = _run_experiment(
-                exp, budget, results_dir, figures_dir, work_root, log, resume)
+                exp, budget, results_dir, figures_dir, work_root, log, resume, data)
             continue
         # Not asked for: render only if an up-to-date result is already there.
         stored = results_dir / f"{exp.name}.json"
-        if not _up_to_date(stored, figures_dir, _provenance(exp, budget)):
+        if not _up_to_date(stored, figures_dir, _provenance(exp, budget, data)):
             log(f"[make-report] {exp.name}: no up-to-date {budget} results "
                 "yet; reports not rendered")
             return []

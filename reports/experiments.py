@@ -88,16 +88,19 @@ GMVAE_QUICK = {"epochs": 3, "pretrain_epochs": 2, "variants": ("plain", "pretrai
                "is_samples_other_seeds": 20, "throughput_images": 2000}
 
 
-def gmvae_bench(work_dir: Path, budget: str, resume: bool = False):
+def gmvae_bench(work_dir: Path, budget: str, resume: bool = False, data=None):
     """Accuracy over seeds for every variant, semi-supervised vs unsupervised,
     the long log-likelihood runs and the throughput, side by side.  With
     ``resume`` the finished runs in ``work_dir`` with an unchanged
-    configuration are reused (the throughput is always measured anew)."""
+    configuration are reused (the throughput is always measured anew).
+    ``data``: {"path", "split"} of a user's MNIST (None: the bundled subset)."""
     from gmvae.benchmark import run_benchmark
 
+    data = data or {}
     result = run_benchmark(out_dir=work_dir,
                            budget=GMVAE_QUICK if budget == "quick" else "full",
-                           verbose=False, resume=resume)
+                           verbose=False, resume=resume, data_path=data.get("path"),
+                           split=data.get("split"))
     figures = {f"gmvae_{name}": path for name, path in result["figures"].items()}
     results = {k: v for k, v in result.items() if k not in ("figures", "runs")}
     # Per-run rows without the bulky per-cluster lists.
@@ -106,7 +109,7 @@ def gmvae_bench(work_dir: Path, budget: str, resume: bool = False):
     return results, figures
 
 
-def serket_bench(work_dir: Path, budget: str):
+def serket_bench(work_dir: Path, budget: str, data=None):
     """The Serket tutorial loop: 3 seeds on 3,000 images (quick: one seed,
     1,000 images, 30 passes per VAE update)."""
     from gmvae.serket.benchmark import run_benchmark

@@ -38,8 +38,13 @@ def build_parser():
                    help="preset of collapse-avoidance / regularisers (see gmvae.variants); "
                         "the flags below override it")
     p.add_argument("--data", dest="data_path", default=None,
-                   help="MNIST path (IDX dir/file, mnist.npz, Serket data.txt); "
-                        "default: the bundled 5,000-image subset")
+                   help="MNIST path (IDX dir/file, mnist.npz, ZhuSuan's mnist.pkl.gz, "
+                        "Serket data.txt); default: the bundled 5,000-image subset")
+    p.add_argument("--split", choices=["official", "random"], default=None,
+                   help="official: the data's own train/test parts (IDX train/t10k, "
+                        "npz x_train/x_test, pkl.gz train+valid/test); random: a seeded "
+                        "hold-out of --n-test images (default: official where the data "
+                        "has one, else random)")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--epochs", type=int, default=None,
                    help=f"GMVAE epochs (default: the variant's, else {DEFAULTS.epochs})")
@@ -69,7 +74,12 @@ def build_parser():
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
                  "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
-    p.add_argument("--n-test", type=int, default=DEFAULTS.n_test)
+    p.add_argument("--n-test", type=int, default=None,
+                   help="held-out images of --split random (default 1000)")
+    p.add_argument("--epoch-images", type=int, default=None,
+                   help="images per epoch, drawn afresh each epoch (default: the "
+                        "variant's, 4000 for every preset, so that its epochs are the "
+                        "same number of steps on any data size; 0 = a whole pass)")
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--is-samples", type=int, default=DEFAULTS.is_samples,
                    help="importance samples for the test log-likelihood")
@@ -88,12 +98,14 @@ def config_from_args(args) -> GMVAEConfig:
         "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
         "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs")
         if getattr(args, k) is not None}
+    if args.epoch_images is not None:
+        overrides["epoch_images"] = args.epoch_images or None
     return variant_config(
         args.variant, n_clusters=args.n_clusters, latent_dim=args.latent_dim,
         enc_hidden=args.enc_hidden, dec_hidden=args.dec_hidden, prior=args.prior,
         batch_size=args.batch_size, steps_per_call=args.steps_per_call, jit_compile=args.jit_compile,
         strategy=args.strategy, seed=args.seed, data_path=args.data_path,
-        n_test=args.n_test, max_train=args.max_train, is_samples=args.is_samples,
+        split=args.split, n_test=args.n_test, max_train=args.max_train, is_samples=args.is_samples,
         verbose=not args.quiet, **overrides)
 
 
@@ -111,6 +123,7 @@ def main(argv=None):
         if args.resume:
             config.check_resumable(out)
     from gmvae.run import run, summary_line  # heavy import after every check
+    print(f"gmvae: data: {data.info['description']}")
     print(f"gmvae: writing to {out}")
     metrics = run(config, out, resume=args.resume, data=data)
     print(summary_line(metrics))

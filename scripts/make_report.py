@@ -36,6 +36,13 @@ def main(argv=None):
                              "configuration is unchanged (training is "
                              "deterministic) and run only the rest, e.g. after "
                              "a kill or a change of one preset")
+    parser.add_argument("--data", dest="data_path", default=None,
+                        help="MNIST for the part-3 experiments (IDX folder, mnist.npz, "
+                             "ZhuSuan's mnist.pkl.gz, Serket data.txt; default: the "
+                             "bundled 5,000-image subset)")
+    parser.add_argument("--split", choices=("official", "random"), default=None,
+                        help="official: the data's own train/test parts; random: a "
+                             "seeded hold-out (default: official where the data has one)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an input error")
@@ -50,6 +57,12 @@ def main(argv=None):
         check_out_dir(out, marker=None)
         if args.work_dir:
             check_out_dir(args.work_dir, option="--work-dir", marker=None)
+        data = None
+        if args.data_path is not None or args.split is not None:
+            from common.data import load_mnist_split
+            # A bad file or an impossible split is refused before any work.
+            load_mnist_split(args.data_path, split=args.split)
+            data = {"path": args.data_path, "split": args.split}
     if args.render_only:
         missing = [n for n in ("meta",) + EXPERIMENT_NAMES
                    if not os.path.isfile(os.path.join(out, "results", n + ".json"))]
@@ -67,7 +80,7 @@ def main(argv=None):
                                             else sys.argv[1:])
         paths = build_reports(out, args.budget, work_dir=args.work_dir,
                               command=command.strip(), verbose=not args.quiet,
-                              only=args.only, resume=args.resume)
+                              only=args.only, resume=args.resume, data=data)
     if not paths:
         print(f"results under {os.path.abspath(out)}/results; reports not "
               "rendered yet (some experiments have no results)")
