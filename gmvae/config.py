@@ -22,7 +22,7 @@ STRATEGIES = ("one_device", "mirrored", "multi_worker")
 # training longer, printing less, evaluating differently or executing on other
 # hardware (strategy, XLA, steps per call) does not change the state that the
 # checkpoint holds.
-RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every",
+RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every", "monitor_images",
                          "n_sample_images", "n_purity_samples", "deterministic", "steps_per_call", "jit_compile", "strategy")
 
 
@@ -95,7 +95,9 @@ class GMVAEConfig:
             regularisers above and the labelled bound are switched off) and the
             prior (pi, mu, sigma) is refit by its exact
             maximisation step given q after every epoch (EM on draws of
-            q(h|x), :mod:`gmvae.prior_em`; each step raises the bound), so that
+            q(h|x) for the training images, or for a seeded ``epoch_images``
+            of them when there are more, :mod:`gmvae.prior_em`; each step
+            raises the bound), so that
             each component ends on the codes it claims and generates what it
             holds. 0 = off. Default 0.
         prior_em_draws: draws of h ~ q(h|x) per training image for that step.
@@ -126,6 +128,10 @@ class GMVAEConfig:
         max_train: use at most this many training images (None = all); for tests.
         is_samples: importance samples for the test log-likelihood. Default 1000.
         eval_every: evaluate test bound / accuracy every this many epochs. Default 1.
+        monitor_images: held-out images those per-epoch curves are computed on
+            (a fixed seeded subset when the test set is larger, e.g. the
+            official 10,000; the final evaluation uses every test image).
+            Default 1000.
         n_sample_images: samples per cluster in the figure. Default 10.
         n_purity_samples: samples per cluster scored for the generative purity
             (the figure shows the first ``n_sample_images`` of them). Default 100.
@@ -169,6 +175,7 @@ class GMVAEConfig:
     max_train: Optional[int] = None
     is_samples: int = 1000
     eval_every: int = 1
+    monitor_images: int = 1000
     n_sample_images: int = 10
     n_purity_samples: int = 100
     verbose: bool = True
@@ -220,6 +227,7 @@ class GMVAEConfig:
                                  f"batch_size={self.batch_size}")
         check_int("is_samples", self.is_samples)
         check_int("eval_every", self.eval_every)
+        check_int("monitor_images", self.monitor_images)
         check_int("n_sample_images", self.n_sample_images)
         check_int("n_purity_samples", self.n_purity_samples)
         if self.max_train is not None:

@@ -400,6 +400,15 @@ def fit(config: GMVAEConfig, x_train, y_train=None, x_test=None, y_test=None,
         labelled = (x_train[idx], np.asarray(y_train)[idx])
         extra["labelled_indices"] = idx.tolist()
     x_test_bin = None if x_test is None else binarize_fixed(x_test, seed=config.seed + 1)
+    if x_test_bin is not None and len(x_test_bin) > config.monitor_images:
+        # The per-epoch curves follow a fixed, seeded subset of the held-out
+        # images (10,000 official test images every epoch would cost more than
+        # the training steps); the final evaluation (gmvae.run) uses them all.
+        keep = np.sort(np.random.default_rng(config.seed + 2).choice(
+            len(x_test_bin), config.monitor_images, replace=False))
+        x_test_bin = x_test_bin[keep]
+        y_test = None if y_test is None else np.asarray(y_test)[keep]
+        extra["monitor_images"] = int(config.monitor_images)
     if config.n_init == 1:
         return _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume,
                          strategy, extra)
@@ -504,9 +513,15 @@ def _fit_once(config, x_train, labelled, x_test_bin, y_test, out_dir, resume, st
                trainer.steps_per_epoch * config.batch_size / max(seconds, 1e-9))
         last = epoch + 1 == config.epochs
         if em_phase:
-            em = prior_m_step(trainer.model, trainer.x_train.numpy(),
-                              n_draws=config.prior_em_draws,
-                              seed=config.seed * 1_000_003 + epoch + 7)
+            em_seed = config.seed * 1_000_003 + epoch + 7
+            x_em = trainer.x_train.numpy()
+            if trainer.epoch_images < trainer.n_train:
+                # An epoch's worth of images (seeded), so that the step costs
+                # the same on 60,000 images as on 4,000.
+                x_em = x_em[np.random.default_rng(em_seed).choice(
+                    trainer.n_train, trainer.epoch_images, replace=False)]
+            em = prior_m_step(trainer.model, x_em, n_draws=config.prior_em_draws,
+                              seed=em_seed)
             record("prior_m_step_gain", epoch + 1,
                    em["log_prior_after"] - em["log_prior_before"])
         if x_test_bin is not None and ((epoch + 1) % config.eval_every == 0 or last):

@@ -6,7 +6,8 @@ import sys
 from common.cli import UserError, check_out_dir, cli_main, user_input
 
 #: The experiments of reports.build.EXPERIMENTS (checked there too).
-EXPERIMENT_NAMES = ("gmm_run", "gmm_bench", "gmm_sweep", "gmvae_bench", "serket_bench")
+EXPERIMENT_NAMES = ("gmm_run", "gmm_bench", "gmm_sweep", "gmvae_bench", "gmvae_fullsize",
+                    "serket_bench")
 
 
 @cli_main("make-report")
@@ -28,7 +29,8 @@ def main(argv=None):
                              "(default: runs/report_work/<budget>)")
     parser.add_argument("--only", nargs="+", metavar="EXPERIMENT",
                         help="run or reuse only these experiments (gmm_run, "
-                             "gmm_bench, gmm_sweep, gmvae_bench, serket_bench)")
+                             "gmm_bench, gmm_sweep, gmvae_bench, gmvae_fullsize, "
+                             "serket_bench)")
     parser.add_argument("--render-only", action="store_true",
                         help="only re-render the reports from existing results")
     parser.add_argument("--resume", action="store_true",

@@ -200,3 +200,16 @@ def test_a_few_steps_under_mirrored_strategy_on_cpu():
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["replicas"] == 2 and res["same"] and res["moved"]
     assert np.isfinite(res["bound"]) and res["iterations"] == 3.0
+
+
+def test_curves_follow_a_fixed_subset_of_a_large_test_set(data):
+    """With more held-out images than monitor_images, the per-epoch curves use
+    a seeded subset of that size (the final evaluation, in gmvae.run, all)."""
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=1, monitor_images=10, **TINY)
+    res = fit(cfg, x_tr, y_tr, x_te, y_te)
+    assert res.extra["monitor_images"] == 10
+    acc = res.history["test_accuracy"][-1][1]
+    assert acc * 10 == pytest.approx(round(acc * 10))   # a share of 10 images
+    full = fit(cfg.replace(monitor_images=1000), x_tr, y_tr, x_te, y_te)
+    assert "monitor_images" not in full.extra

@@ -141,3 +141,23 @@ def test_classifier_description_round_trips(classifier):
     assert d["trustworthy"] == classifier.trustworthy
     assert set(d) >= {"kind", "n_train", "held_out_accuracy", "accuracy_floor"}
     assert isinstance(classifier, PurityClassifier)
+
+
+def test_shifted_copies_move_every_pixel_by_one():
+    from gmvae.purity import SHIFTS, with_shifts
+
+    img = np.zeros((1, 28, 28), np.float32)
+    img[0, 10, 12] = 1.0
+    img[0, 0, 0] = 0.5                   # moved out of the frame by some shifts
+    x, y = with_shifts(img.reshape(1, 784), np.array([7]))
+    assert x.shape == (1 + len(SHIFTS), 784) and list(y) == [7] * 5
+    moved = x.reshape(-1, 28, 28)
+    for (dy, dx), m in zip(SHIFTS, moved[1:]):
+        assert m[10 + dy, 12 + dx] == 1.0
+        assert m.sum() == 1.0 + (0.5 if (dy, dx) in ((1, 0), (0, 1)) else 0.0)
+
+
+def test_classifier_fits_the_shifted_copies_and_says_so(classifier):
+    assert classifier.n_fitted == 5 * classifier.n_train
+    assert "one-pixel shifts" in classifier.kind
+    assert classifier.describe()["n_fitted"] == 7500

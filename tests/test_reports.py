@@ -79,3 +79,24 @@ def test_quick_report_builds_with_every_section(tmp_path):
                         verbose=False)
     after = {p: p.stat().st_mtime for p in before}
     assert before == after
+
+
+def test_only_runs_its_experiment_even_when_an_earlier_one_is_stale(tmp_path, monkeypatch):
+    """``make-report --only B`` runs B although A (listed before it) has no
+    up-to-date result; the reports are then not rendered."""
+    ran = []
+
+    def fake(name):
+        def run(work_dir, budget):
+            ran.append(name)
+            return {"value": 1}, {}
+        return run
+
+    monkeypatch.setattr(build, "EXPERIMENTS", (
+        build.Experiment("a", fake("a"), ("common",)),
+        build.Experiment("b", fake("b"), ("common",))))
+    paths = build.build_reports(tmp_path / "out", "quick", work_dir=tmp_path / "work",
+                                verbose=False, only=["b"])
+    assert ran == ["b"] and paths == []
+    assert (tmp_path / "out" / "results" / "b.json").is_file()
+    assert not (tmp_path / "out" / "results" / "a.json").exists()
