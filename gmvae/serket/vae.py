@@ -36,6 +36,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from common import zs
 from common.plotting import plot_curves
 from common.training import progress, write_json
 from common.validation import check_int
@@ -130,6 +131,7 @@ class VAE(srk.Module):
         self._optimizer = None
         self._epoch_fn = None
         self._encode_fn = None
+        self._rng: Optional[tf.random.Generator] = None
         self._n_updates = 0
         self._loss_rows: list = []
         self.history: list = []
@@ -154,6 +156,12 @@ class VAE(srk.Module):
         self._nets = VAENets(net_config)
         self._optimizer = tf.keras.optimizers.Adam(self.config.learning_rate)
         self._encode_fn = make_encode(self._nets)
+        # The module's own noise source (reseeded every update): its draws do
+        # not depend on what else the process ran before (TensorFlow's
+        # stateful random ops do), so the same seed gives the same numbers.
+        self._rng = (tf.random.Generator.from_non_deterministic_state()
+                     if self.config.seed is None
+                     else tf.random.Generator.from_seed(int(self.config.seed)))
 
     def _load(self, data: np.ndarray) -> None:
         load_dir = srk.resolve_path(self.config.load_dir)
@@ -210,18 +218,20 @@ class VAE(srk.Module):
                                                   float(c.KL_param), bool(c.jit_compile))
             seed = None if c.seed is None else int(c.seed) * 1000 + self._n_updates
             if seed is not None:
-                tf.random.set_seed(seed)
+                self._rng.reset_from_seed(seed)
             rng = np.random.default_rng(seed)
             mu_t = tf.constant(mu)
             bar = progress(range(int(c.itr)), desc=f"{self.get_name()} update "
                            f"{self._n_updates}", verbose=c.verbose)
-            for epoch in bar:
-                perm = tf.constant(rng.permutation(n).astype(np.int32))
-                losses.append(float(self._epoch_fn(x, mu_t, perm)))
+            with zs.random_source(self._rng):     # the draws traced in the epoch
+                for epoch in bar:
+                    perm = tf.constant(rng.permutation(n).astype(np.int32))
+                    losses.append(float(self._epoch_fn(x, mu_t, perm)))
         else:
             if self._nets is None:
                 self._load(data)
-        z_mean, z_sample, x_hat = (t.numpy() for t in self._encode_fn(x))
+        with zs.random_source(self._rng):
+            z_mean, z_sample, x_hat = (t.numpy() for t in self._encode_fn(x))
         z = z_mean if c.send == "mean" else z_sample
         seconds = time.perf_counter() - start
         self._write(z, x_hat, losses, seconds)
