@@ -9,7 +9,7 @@ like ZhuSuan code::
     bn = zs.BayesianNet(observed={"x": x})
     z = bn.onehot_categorical("z", logits)
 """
-from . import distributions, layers, rng
+from . import distributions, fused, layers, rng
 from .rng import random_source
 from .bayesian_net import (BayesianNet, MetaBayesianNet, StochasticTensor,
                            VariableStore, get_variable, meta_bayesian_net)
@@ -25,7 +25,8 @@ from .variational import (EvidenceLowerBoundObjective,
 from . import variational, evaluation  # noqa: E402
 
 __all__ = [
-    "distributions", "layers", "variational", "evaluation", "rng", "random_source",
+    "distributions", "fused", "layers", "variational", "evaluation", "rng",
+    "random_source",
     "BayesianNet", "MetaBayesianNet", "StochasticTensor", "VariableStore",
     "get_variable", "meta_bayesian_net",
     "Distribution", "Normal", "Bernoulli", "OnehotCategorical",
