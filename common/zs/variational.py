@@ -40,15 +40,41 @@ class NVILState(tf.Module):
     * ``moving_variance``: exponential moving average of the batch variance
       of the signal, starting at 1 (Mnih & Gregor divide by
       ``max(1, sqrt(v))``, so an early small estimate never inflates it).
+
+    ``shape`` (default ``()``, ZhuSuan's one scalar pair) keeps one moving
+    mean and variance per element, for independent problems batched along
+    the signal's trailing axes (e.g. random restarts trained side by side):
+    a state of shape ``[R]`` averages a signal ``[..., R]`` over its leading
+    axes only, so each of the R problems is centred by its own averages.
     """
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, shape=()):
         super().__init__(name=name)
-        self.biased_mean = tf.Variable(0., trainable=False, name="biased_mean")
+        shape = tf.TensorShape(shape)
+        if not shape.is_fully_defined():
+            raise ValueError(f"NVILState shape must be fully defined, got {shape}")
+        self.shape = shape
+        self.biased_mean = tf.Variable(tf.zeros(shape), trainable=False,
+                                       name="biased_mean")
         self.n_updates = tf.Variable(0., trainable=False, name="n_updates")
-        self.moving_mean = tf.Variable(0., trainable=False, name="moving_mean")
-        self.moving_variance = tf.Variable(1., trainable=False,
+        self.moving_mean = tf.Variable(tf.zeros(shape), trainable=False,
+                                       name="moving_mean")
+        self.moving_variance = tf.Variable(tf.ones(shape), trainable=False,
                                            name="moving_variance")
+
+    def batch_axes(self, signal):
+        """The axes of ``signal`` that one moving average pools: None (all
+        of them) for a scalar state, the leading ones for a state of rank r
+        (whose shape must match the signal's last r axes)."""
+        if self.shape.rank == 0:
+            return None
+        rank = signal.shape.rank
+        if rank is None or rank < self.shape.rank or not \
+                signal.shape[rank - self.shape.rank:].is_compatible_with(self.shape):
+            raise ValueError(f"NVILState of shape {self.shape.as_list()} needs a "
+                             f"learning signal whose trailing axes have that shape, "
+                             f"got shape {signal.shape}")
+        return list(range(rank - self.shape.rank))
 
     def update_mean(self, batch_mean, decay):
         """Update with ``batch_mean`` and return the debiased moving mean."""
@@ -176,11 +202,12 @@ def _score_function_cost(log_joint, log_q, axis, variance_reduction,
             cost = _reduce(baseline_cost, axis)
             l_signal = l_signal - baseline
         l_stop = tf.stop_gradient(l_signal)
-        batch_mean = tf.reduce_mean(l_stop)
+        batch_axes = state.batch_axes(l_stop)      # all axes for a scalar state
+        batch_mean = tf.reduce_mean(l_stop, axis=batch_axes)
         m = state.update_mean(batch_mean, decay)
         l_signal = l_signal - tf.cast(m, l_signal.dtype)
         if variance_normalization:
-            batch_var = tf.reduce_mean(tf.square(l_stop - batch_mean))
+            batch_var = tf.reduce_mean(tf.square(l_stop - batch_mean), axis=batch_axes)
             v = state.update_variance(batch_var, decay)
             l_signal = l_signal / tf.cast(tf.maximum(1., tf.sqrt(v)),
                                           l_signal.dtype)
