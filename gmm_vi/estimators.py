@@ -7,8 +7,9 @@ cost; restarts share no parameters):
 * :func:`nvil_cost` — ``zs.nvil`` (ZhuSuan 0.3 name): score function for q with
   the input-dependent baseline b(x), centering by a moving mean and variance
   normalisation; the model parameters get the gradient of log p(x, z).
-  One ``zs.NVILState`` per restart, because the moving mean and variance
-  describe one restart's learning signal.
+  One ``zs.NVILState`` of shape [R] (a moving mean and variance per restart,
+  because each describes one restart's learning signal), so all restarts
+  share one graph.
 * :func:`reinforce_cost` — ``zs.elbo(...).reinforce(variance_reduction=False)``:
   the plain score function, for comparison.
 * :func:`exact_cost` — the ELBO with z summed out (K terms per point): the
@@ -46,28 +47,32 @@ def _sample_q(build_q, f, n_particles):
     return q_bn.outputs("z"), q_bn.cond_log_prob("z")               # [S,R,N,K], [S,R,N]
 
 
-def nvil_cost(build_gen, build_q, baseline_net, f, x, states, n_particles, decay=0.8,
+def _restarts_last(t):
+    """[S, R, N] -> [S, N, R] (and [R, N] -> [N, R]): the layout in which a
+    ``zs.NVILState`` of shape [R] keeps one moving average per restart."""
+    return tf.transpose(t, [0, 2, 1] if t.shape.rank == 3 else [1, 0])
+
+
+def nvil_cost(build_gen, build_q, baseline_net, f, x, state, n_particles, decay=0.8,
               variance_normalization=True):
     """NVIL surrogate cost (model + q + baseline), and the ELBO estimate [R, N].
 
-    :param states: one ``zs.NVILState`` per restart.
+    :param state: a ``zs.NVILState`` of shape [R]: one moving mean and
+        variance per restart, since each describes one restart's signal.
     """
     n = x.shape[0]
     z, log_qz = _sample_q(build_q, f, n_particles)
     b_x = baseline_net(f)                                             # [R, N]
-    costs, lbs = [], []
-    for r, state in enumerate(states):
-        def log_joint(values, r=r):
-            # ZhuSuan 0.3 style: log p(x, z) of restart r from the value dict.
-            return build_gen(n, restart=r).observe(**values).log_joint()
 
-        cost, lb = zs.nvil(log_joint, {"x": x}, {"z": (z[:, r], log_qz[:, r])},
-                           baseline=b_x[r], decay=decay,
-                           variance_normalization=variance_normalization,
-                           axis=0, state=state)
-        costs.append(tf.reduce_mean(cost))
-        lbs.append(lb)
-    return tf.add_n(costs), tf.stack(lbs)
+    def log_joint(values):
+        # ZhuSuan 0.3 style: log p(x, z) from the value dict, [S, N, R].
+        return _restarts_last(build_gen(n).observe(**values).log_joint())
+
+    cost, lb = zs.nvil(log_joint, {"x": x}, {"z": (z, _restarts_last(log_qz))},
+                       baseline=_restarts_last(b_x), decay=decay,
+                       variance_normalization=variance_normalization,
+                       axis=0, state=state)                           # [N, R]
+    return tf.reduce_sum(tf.reduce_mean(cost, axis=0)), _restarts_last(lb)
 
 
 def reinforce_cost(build_gen, build_q, f, x, n_particles):
@@ -86,11 +91,11 @@ def exact_cost(build_gen, build_q, f, x):
     return -tf.reduce_sum(tf.reduce_mean(lb, axis=-1)), lb
 
 
-def surrogate_cost(estimator, build_gen, build_q, baseline_net, f, x, states, n_particles,
+def surrogate_cost(estimator, build_gen, build_q, baseline_net, f, x, state, n_particles,
                    decay=0.8, variance_normalization=True):
     """Dispatch on ``estimator`` (``"nvil"``, ``"reinforce"`` or ``"exact"``)."""
     if estimator == "nvil":
-        return nvil_cost(build_gen, build_q, baseline_net, f, x, states, n_particles,
+        return nvil_cost(build_gen, build_q, baseline_net, f, x, state, n_particles,
                          decay, variance_normalization)
     if estimator == "reinforce":
         return reinforce_cost(build_gen, build_q, f, x, n_particles)

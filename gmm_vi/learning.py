@@ -10,7 +10,11 @@ Algorithm (``fit``):
    parameter; Adam is elementwise, so restarts do not interact) with the
    chosen estimator, ``eval_every`` iterations per call of one compiled
    ``tf.function`` (a ``tf.while_loop`` inside), so Python runs once per
-   chunk, not once per step.
+   chunk, not once per step.  It is traced once: the restarts share one
+   graph (NVIL keeps a moving mean and variance per restart in one
+   ``zs.NVILState`` of shape [R]) and the particle count is an argument, so
+   the polish reuses the main phase's trace; the gradient-variance probe is
+   one more trace for both score-function estimators.
 3. After every chunk the exact ELBO (z summed out) of every restart is
    recorded; a restart has converged once its best ELBO has improved by
    less than ``tol`` nats per point over ``patience`` chunks (and at least
@@ -147,10 +151,19 @@ class FitResult:
 class Adam(tf.Module):
     """Adam (Kingma & Ba, 2015) with a ``tf.Variable`` learning rate.
 
-    A few lines of our own rather than ``tf.keras.optimizers.Adam``: Keras 3
+    Our own few lines rather than ``tf.keras.optimizers.Adam``: Keras 3
     rejects a variable learning rate (the polish phase changes it between
     compiled chunks) and its bookkeeping costs more than the whole GMM step
     inside a ``tf.while_loop``.  Elementwise, so restarts stay independent.
+    Per variable, with step t and gradient g::
+
+        m <- beta1 m + (1 - beta1) g
+        v <- beta2 v + (1 - beta2) g^2
+        var <- var - lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon)
+
+    applied by TensorFlow's fused kernel of exactly this update
+    (``ResourceApplyAdam``): one op per variable instead of a dozen, which
+    is most of a step's cost at this size.
     """
 
     def __init__(self, variables, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -163,16 +176,12 @@ class Adam(tf.Module):
 
     def apply_gradients(self, grads_and_vars):
         t = self.t.assign_add(1.)
-        step = self.lr * tf.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
+        beta1_power, beta2_power = self.beta1 ** t, self.beta2 ** t
         for (g, var), m, v in zip(grads_and_vars, self.m, self.v):
-            m.assign(self.beta1 * m + (1. - self.beta1) * g)
-            v.assign(self.beta2 * v + (1. - self.beta2) * tf.square(g))
-            var.assign_sub(step * m / (tf.sqrt(v) + self.epsilon))
-
-
-def _copy_state(dst: zs.NVILState, src: zs.NVILState) -> None:
-    for a, b in zip(dst.variables, src.variables):
-        a.assign(b)
+            tf.raw_ops.ResourceApplyAdam(
+                var=var.handle, m=m.handle, v=v.handle, beta1_power=beta1_power,
+                beta2_power=beta2_power, lr=self.lr, beta1=self.beta1, beta2=self.beta2,
+                epsilon=self.epsilon, grad=g)
 
 
 class GMMVITrainer:
@@ -198,9 +207,10 @@ class GMMVITrainer:
                                             config.hidden_units, config.seed)
         self.baseline = BaselineNet(config.n_restarts, int(self.f.shape[-1]),
                                     config.hidden_units, config.seed)
-        self.states = [zs.NVILState(name=f"nvil_state_{r}") for r in range(config.n_restarts)]
-        self._meas_states = [zs.NVILState(name=f"measure_state_{r}")
-                             for r in range(config.n_restarts)]
+        # NVIL's moving mean and variance, one per restart (shape [R]); the
+        # probe's copy lets gradient draws start from the training state.
+        self.state = zs.NVILState(name="nvil_state", shape=[config.n_restarts])
+        self._probe_state = zs.NVILState(name="probe_state", shape=[config.n_restarts])
         # Build once eagerly so every variable exists before tracing.
         self.build_gen(n).observe(x=self.x)
         self.build_q.logits(self.f)
@@ -212,17 +222,17 @@ class GMMVITrainer:
             self.train_vars += list(self.baseline.trainable_variables)
         self.optimizer = Adam(self.train_vars, config.learning_rate)
         self.lr = self.optimizer.lr
-        self._chunks = {}
-        self._draws = {}
+        self._chunk = None
+        self._probe = None
         self._baseline_vars = list(self.baseline.trainable_variables)
         self._baseline_optimizer = Adam(self._baseline_vars, config.learning_rate)
         self._warm = None
 
     # -- one step and one chunk ------------------------------------------------
-    def _cost(self, estimator, states, n_particles):
+    def _cost(self, estimator, state, n_particles):
         c = self.config
         return surrogate_cost(estimator, self.build_gen, self.build_q, self.baseline, self.f,
-                              self.x, states, n_particles, c.decay, c.variance_normalization)
+                              self.x, state, n_particles, c.decay, c.variance_normalization)
 
     def _evaluate(self):
         """Exact ELBO [R] and exact mean log-likelihood [R] (per point)."""
@@ -234,38 +244,42 @@ class GMMVITrainer:
         loglik = tf.reduce_mean(tf.reduce_logsumexp(log_pxz, axis=0), axis=-1)
         return elbo, loglik
 
-    def _make_chunk(self, n_particles: int):
+    def _make_chunk(self):
         estimator = self.config.estimator
 
-        def chunk(n_steps):
-            for _ in tf.range(n_steps):
-                with tf.GradientTape() as tape:
-                    cost, _ = self._cost(estimator, self.states, n_particles)
-                grads = tape.gradient(cost, self.train_vars)
-                self.optimizer.apply_gradients(zip(grads, self.train_vars))
+        # The particle count is an argument (a tensor), so the main phase and
+        # the polish share one trace.
+        def step(n_particles):
+            with tf.GradientTape() as tape:
+                cost, _ = self._cost(estimator, self.state, n_particles)
+            grads = tape.gradient(cost, self.train_vars)
+            self.optimizer.apply_gradients(zip(grads, self.train_vars))
+
+        def chunk(n_steps, n_particles):
+            _repeat(n_steps, lambda: step(n_particles))
             return self._evaluate()
 
-        return tf.function(chunk, jit_compile=self.config.jit_compile)
+        return _compile(chunk, self.config.jit_compile)
 
     def _make_baseline_warmup(self):
         n_particles = self.config.n_particles
         n = int(self.x.shape[0])
 
-        def warm(n_steps):
-            cost = tf.zeros([])
-            for _ in tf.range(n_steps):
-                q_bn = self.build_q(self.f, n_particles=n_particles).observe()
-                z, log_qz = q_bn.outputs("z"), q_bn.cond_log_prob("z")
-                log_pxz = self.build_gen(n).observe(x=self.x, z=z).log_joint()
-                signal = tf.stop_gradient(log_pxz - log_qz)                  # [S, R, N]
-                with tf.GradientTape() as tape:
-                    cost = tf.reduce_sum(tf.reduce_mean(
-                        0.5 * tf.square(signal - self.baseline(self.f)), axis=[0, 2]))
-                grads = tape.gradient(cost, self._baseline_vars)
-                self._baseline_optimizer.apply_gradients(zip(grads, self._baseline_vars))
-            return cost
+        def step():
+            q_bn = self.build_q(self.f, n_particles=n_particles).observe()
+            z, log_qz = q_bn.outputs("z"), q_bn.cond_log_prob("z")
+            log_pxz = self.build_gen(n).observe(x=self.x, z=z).log_joint()
+            signal = tf.stop_gradient(log_pxz - log_qz)                      # [S, R, N]
+            with tf.GradientTape() as tape:
+                cost = tf.reduce_sum(tf.reduce_mean(
+                    0.5 * tf.square(signal - self.baseline(self.f)), axis=[0, 2]))
+            grads = tape.gradient(cost, self._baseline_vars)
+            self._baseline_optimizer.apply_gradients(zip(grads, self._baseline_vars))
 
-        return tf.function(warm)
+        def warm(n_steps):
+            _repeat(n_steps, step)
+
+        return _compile(warm)
 
     def warm_up_baseline(self, n_steps: int) -> None:
         """Fit b(x) alone to the learning signal l = log p(x, z) - log q(z|x)
@@ -276,59 +290,75 @@ class GMMVITrainer:
 
     def train_chunk(self, n_steps: int, n_particles: int):
         """Run ``n_steps`` optimisation steps; return (elbo [R], loglik [R]) numpy."""
-        if n_particles not in self._chunks:
-            self._chunks[n_particles] = self._make_chunk(n_particles)
-        elbo, loglik = self._chunks[n_particles](tf.constant(n_steps, tf.int32))
+        if self._chunk is None:
+            self._chunk = self._make_chunk()
+        elbo, loglik = self._chunk(tf.constant(n_steps, tf.int32),
+                                   tf.constant(n_particles, tf.int32))
         return elbo.numpy().astype(np.float64), loglik.numpy().astype(np.float64)
 
-    def warm_up(self, particle_counts) -> None:
-        """Trace and compile the chunks (0 steps: the state does not change)."""
-        for s in particle_counts:
-            self.train_chunk(0, s)
+    def warm_up(self) -> None:
+        """Trace and compile the chunk (0 steps: the state does not change)."""
+        self.train_chunk(0, self.config.n_particles)
 
     # -- gradient variance ---------------------------------------------------
-    def _make_draws(self, estimator: str, n_draws: int):
+    def _make_probe(self):
+        """One compiled probe: ``n_draws`` gradients of q's parameters under
+        REINFORCE and under NVIL, and the exact gradient, at the current state."""
         n_particles = self.config.n_particles
 
-        def draws():
-            arrays = [tf.TensorArray(tf.float32, size=n_draws) for _ in self.q_vars]
-            scales = tf.TensorArray(tf.float32, size=n_draws)
-            for i in tf.range(n_draws):
-                # Each draw starts from the training state's moving averages,
-                # so every draw is what one training step would have used.
-                for dst, src in zip(self._meas_states, self.states):
-                    _copy_state(dst, src)
-                with tf.GradientTape() as tape:
-                    cost, _ = self._cost(estimator, self._meas_states, n_particles)
-                grads = tape.gradient(cost, self.q_vars)
-                arrays = [a.write(i, g) for a, g in zip(arrays, grads)]
-                scales = scales.write(i, tf.stack(
-                    [tf.maximum(1., tf.sqrt(s.moving_variance)) for s in self._meas_states]))
-            return [a.stack() for a in arrays], scales.stack()
+        def grads_of(estimator, state):
+            with tf.GradientTape() as tape:
+                cost, _ = self._cost(estimator, state, n_particles)
+            return tape.gradient(cost, self.q_vars)
 
-        return tf.function(draws, jit_compile=self.config.jit_compile)
+        def draw(i, rf, nv, scales):
+            rf = [a.write(i, g) for a, g in zip(rf, grads_of("reinforce", None))]
+            # Each NVIL draw starts from the training state's moving averages,
+            # so every draw is what one training step would have used.
+            for dst, src in zip(self._probe_state.variables, self.state.variables):
+                dst.assign(src)
+            nv = [a.write(i, g) for a, g in zip(nv, grads_of("nvil", self._probe_state))]
+            scales = scales.write(i, tf.maximum(1., tf.sqrt(self._probe_state.moving_variance)))
+            return i + 1, rf, nv, scales
+
+        def probe(n_draws):
+            arrays = lambda: [tf.TensorArray(tf.float32, size=n_draws)  # noqa: E731
+                              for _ in self.q_vars]
+            _, rf, nv, scales = tf.while_loop(
+                lambda i, *_: i < n_draws, draw,
+                [tf.constant(0), arrays(), arrays(), tf.TensorArray(tf.float32, size=n_draws)])
+            return ({"reinforce": [a.stack() for a in rf], "nvil": [a.stack() for a in nv]},
+                    scales.stack(), grads_of("exact", None))
+
+        return _compile(probe, self.config.jit_compile)
+
+    def _run_probe(self, n_draws: int):
+        if self._probe is None:
+            self._probe = self._make_probe()
+        draws, scales, exact = self._probe(tf.constant(n_draws, tf.int32))
+        draws = {e: [g.numpy().astype(np.float64) for g in gs] for e, gs in draws.items()}
+        scales = scales.numpy().astype(np.float64)
+        if not self.config.variance_normalization:
+            scales = np.ones_like(scales)
+        return draws, scales, [g.numpy().astype(np.float64) for g in exact]
 
     def gradient_draws(self, estimator: str, n_draws: int):
-        """``n_draws`` gradients of q's parameters under ``estimator`` at the
-        current state, without changing it.
+        """``n_draws`` gradients of q's parameters under ``estimator``
+        (``"reinforce"`` or ``"nvil"``) at the current state, without changing it.
 
         :return: (list of [n_draws, R, ...] arrays, one per q variable;
             scales [n_draws, R]: NVIL's variance-normalisation divisor
             max(1, sqrt(v)) of each draw, 1 when it does not apply).
         """
-        key = (estimator, n_draws)
-        if key not in self._draws:
-            self._draws[key] = self._make_draws(estimator, n_draws)
-        grads, scales = self._draws[key]()
-        scales = scales.numpy()
-        if estimator != "nvil" or not self.config.variance_normalization:
-            scales = np.ones_like(scales)
-        return [g.numpy().astype(np.float64) for g in grads], scales.astype(np.float64)
+        if estimator not in ("reinforce", "nvil"):
+            raise ValueError(f"gradient draws are of 'reinforce' or 'nvil', got {estimator!r}")
+        draws, scales, _ = self._run_probe(n_draws)
+        return draws[estimator], scales if estimator == "nvil" else np.ones_like(scales)
 
     def exact_gradient(self):
         """The exact gradient of -ELBO for q's parameters: list of [R, ...]."""
         with tf.GradientTape() as tape:
-            cost, _ = self._cost("exact", self.states, self.config.n_particles)
+            cost, _ = self._cost("exact", None, self.config.n_particles)
         return [g.numpy().astype(np.float64) for g in tape.gradient(cost, self.q_vars)]
 
     def measure_gradient_variance(self, n_draws: int, iteration: int) -> dict:
@@ -353,9 +383,8 @@ class GMMVITrainer:
                 out = out + g.var(axis=0, ddof=1).reshape(g.shape[1], -1).sum(-1)
             return out
 
-        g_rf, _ = self.gradient_draws("reinforce", n_draws)
-        g_nv, sc = self.gradient_draws("nvil", n_draws)
-        g_ex = self.exact_gradient()
+        draws, sc, g_ex = self._run_probe(n_draws)
+        g_rf, g_nv = draws["reinforce"], draws["nvil"]
         sq_norm = sum((g.reshape(g.shape[0], -1) ** 2).sum(-1) for g in g_ex)
         r = self.config.n_restarts
         return {"iteration": int(iteration),
@@ -374,6 +403,22 @@ class GMMVITrainer:
 
     def params(self, restart: int) -> GMMParams:
         return model_params(self.build_gen, restart)
+
+
+def _compile(fn, jit_compile: bool = False):
+    """``tf.function`` without AutoGraph: the loops are explicit
+    ``tf.while_loop`` s, and converting every function the trace calls (the
+    nets, the distributions, ``zs.nvil``) cost more than the whole training."""
+    return tf.function(fn, autograph=False, jit_compile=jit_compile)
+
+
+def _repeat(n_steps, step) -> None:
+    """Call ``step()`` (stateful: it updates variables) ``n_steps`` times in a
+    ``tf.while_loop``; inside a ``tf.function``, so every step runs in order."""
+    def body(i):
+        step()
+        return i + 1
+    tf.while_loop(lambda i: i < n_steps, body, [tf.constant(0)])
 
 
 def _measure_marks(points: int, eval_every: int):
@@ -404,7 +449,7 @@ def fit(x, config: GMMVIConfig = GMMVIConfig(), verbose: bool = False,
     t0 = time.perf_counter()
     trainer = GMMVITrainer(x, config)
     c = config
-    trainer.warm_up({c.n_particles, _polish_particles(c)})
+    trainer.warm_up()
     warm_baseline = c.estimator == "nvil" and c.baseline_warmup > 0
     if warm_baseline:
         trainer.warm_up_baseline(0)        # compile outside the timed part

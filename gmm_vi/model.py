@@ -45,15 +45,19 @@ def _const(value):
 
 
 def _select(z, table):
-    """sum_k z[..., n, k] * table[..., k, d]  ->  [..., N, D].
+    """z @ table per restart: sum_k z[..., n, k] * table[..., k, d] -> [..., N, D].
 
-    z [S, R, N, K] (or [R, N, K], [S, N, K]); table [R, K, D] (or [K, D]).
-    Written as a broadcast product and a sum over K (K is small) instead of a
-    broadcasting ``tf.matmul``: TF 2.21's BatchMatMulV2 returns garbage (and
-    can corrupt memory) when it broadcasts a batch axis of size 1.
+    z [S, R, N, K] or [R, N, K] with table [R, K, D]; or z [..., N, K] with
+    table [K, D] (one restart).  An einsum whose batch axis R appears on both
+    sides, so it never broadcasts a batch axis: TF 2.21's BatchMatMulV2
+    returns garbage (and can corrupt memory) when it broadcasts a batch axis
+    of size 1, which is what a plain ``z @ table`` would ask of it.
     """
     z = tf.convert_to_tensor(z)
-    return tf.reduce_sum(z[..., :, :, None] * tf.expand_dims(table, -3), axis=-2)
+    table = tf.convert_to_tensor(table)
+    if table.shape.rank == 2:
+        return tf.einsum("...k,kd->...d", z, table)
+    return tf.einsum("srnk,rkd->srnd" if z.shape.rank == 4 else "rnk,rkd->rnd", z, table)
 
 
 def make_generative_net(init: GMMInit):
