@@ -14,9 +14,21 @@ NVIL (default :class:`GMMVIConfig`) and with scikit-learn EM
 
 Targets: on at least 9 of 10 seeds gap <= 0.01 nats/point and means within
 0.1 sigma of EM's; NVIL's gradient variance >= 10x lower than REINFORCE's.
+
+Speed (:func:`time_processes`): the whole ``gmm-vi --n 100 --k 3`` process
+against ``python -c "import tensorflow"``, each timed by ``/usr/bin/time``
+``repeats`` times, interleaved in the same run; target: the median process
+takes at most :data:`PROCESS_OVERHEAD_TARGET` seconds more than the median
+import.  The benchmark's own wall time is recorded too.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -32,23 +44,30 @@ from .evaluation import fit_em
 from .experiment import make_data, run
 from .learning import fit
 
-__all__ = ["LOGLIK_TOL", "MU_TOL_SIGMA", "VAR_RATIO_TARGET", "run_benchmark"]
+__all__ = ["LOGLIK_TOL", "MU_TOL_SIGMA", "VAR_RATIO_TARGET", "PROCESS_OVERHEAD_TARGET",
+           "GMM_VI_COMMAND", "run_benchmark", "time_processes"]
 
 LOGLIK_TOL = 0.01        # nats per point
 MU_TOL_SIGMA = 0.1       # in units of EM's component sigma
 VAR_RATIO_TARGET = 10.0  # REINFORCE variance / NVIL variance
+PROCESS_OVERHEAD_TARGET = 2.5  # seconds of gmm-vi beyond importing TensorFlow
+#: The timed job (its output folder is added, a fresh one per repeat).
+GMM_VI_COMMAND = ("gmm-vi", "--n", "100", "--k", "3")
 
 
 def run_benchmark(out_dir="runs/bench_gmm_vi", seeds: Iterable[int] = range(10),
                   quick: bool = False, config: Optional[GMMVIConfig] = None,
-                  n: int = 100, verbose: bool = True, ablation: bool = True) -> dict:
+                  n: int = 100, verbose: bool = True, ablation: bool = True,
+                  process_repeats: int = 5) -> dict:
     """Run the benchmark, write ``benchmark.json`` and figures, return the dict.
 
-    :param quick: fewer seeds (3) and gradient draws, for a smoke test.
+    :param quick: fewer seeds (3) and gradient draws and one process timing,
+        for a smoke test.
     :param config: the fit's settings (default: ``GMMVIConfig()``).
     :param ablation: also fit each seed with the plain initialisation of the
         ZhuSuan reference run (means at random data points, one restart) to
         show what the initialisation and restarts buy.
+    :param process_repeats: repeats of :func:`time_processes` (0: skip it).
     :return: dict with ``settings``, ``per_seed`` (one dict per seed: seed,
         loglik_vi, loglik_em, loglik_gap, mu_err_sigma_vs_em, pass_loglik,
         pass_mu, pass, vi_train_seconds, vi_setup_seconds, em_seconds,
@@ -61,15 +80,19 @@ def run_benchmark(out_dir="runs/bench_gmm_vi", seeds: Iterable[int] = range(10),
         median vi_train_seconds and em_seconds, grad-variance ratios:
         final_ratio_median, final_ratio_min, final_ratio_unscaled_min,
         all_points_ratio_min, target_variance (all final ratios >= 10)),
+        ``process_time`` (see :func:`time_processes`; absent when skipped),
+        ``wall_seconds`` (the seeds' part: fits, EM, ablation, figures),
         ``figures``.
     """
     out = ensure_outdir(out_dir)
+    t0 = time.perf_counter()
     seeds = list(seeds)[:3] if quick else list(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     base = config or GMMVIConfig()
     if quick:
         base = base.replace(grad_var_draws=min(base.grad_var_draws, 50), grad_var_points=3)
+        process_repeats = min(process_repeats, 1)
     true_params = default_gmm_params()
     rows = []
     for seed in progress(seeds, desc="gmm-vi-bench", verbose=verbose):
@@ -113,6 +136,9 @@ def run_benchmark(out_dir="runs/bench_gmm_vi", seeds: Iterable[int] = range(10),
                            "var_ratio_target": VAR_RATIO_TARGET},
               "per_seed": rows, "summary": summary}
     result["figures"] = _figures(out, rows)
+    result["wall_seconds"] = time.perf_counter() - t0
+    if process_repeats > 0:
+        result["process_time"] = time_processes(process_repeats, verbose=verbose)
     write_json(out / "benchmark.json", result)
     return result
 
@@ -183,3 +209,56 @@ def _figures(out: Path, rows: list) -> dict:
             ylabel="Var REINFORCE / Var NVIL", logy=True,
             title="gradient variance ratio of q's parameters")
     return figs
+
+
+def _timed_run(cmd: list, env: dict) -> float:
+    """Wall seconds of one process, as ``/usr/bin/time`` reports them (a
+    ``perf_counter`` around it where /usr/bin/time is missing)."""
+    timer = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+    t = time.perf_counter()
+    proc = subprocess.run(([timer, "-f", "wall_seconds=%e"] if timer else []) + cmd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}): "
+                           f"{proc.stderr.strip().splitlines()[-1:]}")
+    if timer:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("wall_seconds=")]
+        return float(lines[-1].split("=", 1)[1])
+    return wall
+
+
+def time_processes(repeats: int = 5, verbose: bool = False) -> dict:
+    """Time the whole ``gmm-vi --n 100 --k 3`` process against
+    ``python -c "import tensorflow"``, interleaved, ``repeats`` times each.
+
+    Both run with the same environment (``TF_CPP_MIN_LOG_LEVEL=2``); gmm-vi
+    writes into a fresh temporary folder each time.  The target compares the
+    medians: gmm-vi at most :data:`PROCESS_OVERHEAD_TARGET` s slower.
+
+    :return: dict with command, baseline_command, repeats, timer,
+        gmm_vi_seconds [repeats], import_tf_seconds [repeats], their medians,
+        overhead_seconds (median gmm-vi - median import), target_seconds,
+        target_met.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    exe = shutil.which(GMM_VI_COMMAND[0])
+    job = [exe] if exe else [sys.executable, "-m", "scripts.gmm_vi"]
+    job += list(GMM_VI_COMMAND[1:])
+    baseline = [sys.executable, "-c", "import tensorflow"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    gmm, tf_import = [], []
+    with tempfile.TemporaryDirectory(prefix="gmm_vi_time_") as tmp:
+        for i in progress(range(repeats), desc="gmm-vi process time", verbose=verbose):
+            tf_import.append(_timed_run(baseline, env))
+            gmm.append(_timed_run(job + ["--out", os.path.join(tmp, f"run{i}")], env))
+    med_gmm, med_tf = float(np.median(gmm)), float(np.median(tf_import))
+    return {"command": " ".join(GMM_VI_COMMAND), "baseline_command":
+            'python -c "import tensorflow"', "repeats": repeats,
+            "timer": "/usr/bin/time" if os.path.exists("/usr/bin/time") else "perf_counter",
+            "gmm_vi_seconds": gmm, "import_tf_seconds": tf_import,
+            "gmm_vi_median": med_gmm, "import_tf_median": med_tf,
+            "overhead_seconds": med_gmm - med_tf, "target_seconds": PROCESS_OVERHEAD_TARGET,
+            "target_met": bool(med_gmm - med_tf <= PROCESS_OVERHEAD_TARGET)}

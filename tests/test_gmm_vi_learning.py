@@ -64,6 +64,19 @@ def test_cli_tiny_run_writes_figures_and_metrics(tmp_path):
     assert m["em"]["seconds"] > 0 and m["vi"]["train_seconds"] > 0
 
 
+@pytest.mark.rubric("P2.R4")
+def test_cli_measures_gradient_variance_only_when_asked(tmp_path):
+    from scripts.gmm_vi import build_parser, main
+    assert build_parser().parse_args([]).grad_var_points == 0
+    out = tmp_path / "plain"
+    rc = main(["--n", "40", "--k", "2", "--restarts", "2", "--max-iters", "50",
+               "--min-iters", "50", "--polish-iters", "0", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert (out / "clusters.png").is_file() and not (out / "grad_variance.png").exists()
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["config"]["grad_var_points"] == 0 and m["grad_var"]["iteration"] == []
+
+
 @pytest.mark.rubric("P2.R4", "P2.Bonus.4")
 def test_sweep_and_benchmark_entry_points(tmp_path):
     from gmm_vi.benchmark import run_benchmark
@@ -80,7 +93,7 @@ def test_sweep_and_benchmark_entry_points(tmp_path):
     assert row["cluster_accuracy"] > 0.9 and row["mu_err_sigma"] < 1.0
 
     bench = run_benchmark(tmp_path / "bench", seeds=[0], config=fit_cfg.replace(
-        grad_var_points=2, grad_var_draws=10), n=60, verbose=False)
+        grad_var_points=2, grad_var_draws=10), n=60, verbose=False, process_repeats=0)
     assert (tmp_path / "bench" / "benchmark.json").is_file()
     s = bench["summary"]
     assert s["n_seeds"] == 1 and "final_ratio_min" in s and s["em_seconds_median"] > 0

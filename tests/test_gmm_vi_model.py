@@ -136,10 +136,10 @@ def test_nvil_has_lower_gradient_variance_than_reinforce(perturbed_trainer):
 @pytest.mark.rubric("P2.R3")
 def test_state_untouched_by_gradient_draws(perturbed_trainer):
     tr = perturbed_trainer
-    before = [v.numpy().copy() for v in tr.states[0].variables]
+    before = [v.numpy().copy() for v in tr.state.variables]
     vars_before = [v.numpy().copy() for v in tr.train_vars]
     tr.gradient_draws("nvil", 5)
-    for a, v in zip(before, tr.states[0].variables):
+    for a, v in zip(before, tr.state.variables):
         np.testing.assert_array_equal(a, v.numpy())
     for a, v in zip(vars_before, tr.train_vars):
         np.testing.assert_array_equal(a, v.numpy())
