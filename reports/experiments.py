@@ -57,9 +57,12 @@ def gmm_bench(work_dir: Path, budget: str):
     if "variance_ratio" in result["figures"]:
         figures["gmm_bench_variance_ratio.png"] = \
             result["figures"]["variance_ratio"]
-    return ({"settings": result["settings"], "summary": result["summary"],
-             "per_seed": per_seed, "n_seeds": result["summary"]["n_seeds"]},
-            figures)
+    results = {"settings": result["settings"], "summary": result["summary"],
+               "per_seed": per_seed, "n_seeds": result["summary"]["n_seeds"],
+               "wall_seconds": result["wall_seconds"]}
+    if "process_time" in result:
+        results["process_time"] = result["process_time"]
+    return results, figures
 
 
 def gmm_sweep(work_dir: Path, budget: str):

@@ -143,6 +143,35 @@ def gmm_bench(results):
             + "\n\n![benchmark](figures/gmm_bench_accuracy.png)")
 
 
+@generator("gmm_speed")
+def gmm_speed(results):
+    b = results["gmm_bench"]
+    pt = b.get("process_time")
+    parts = []
+    if pt:
+        gmm, tfi = pt["gmm_vi_seconds"], pt["import_tf_seconds"]
+        parts.append(
+            f"**Speed of the plain job.** In the same benchmark run the whole "
+            f"`{pt['command']}` process took a median {fmt(pt['gmm_vi_median'], '.2f')} s "
+            f"(range {fmt(min(gmm), '.2f')}-{fmt(max(gmm), '.2f')} s) against "
+            f"{fmt(pt['import_tf_median'], '.2f')} s (range {fmt(min(tfi), '.2f')}-"
+            f"{fmt(max(tfi), '.2f')} s) for `{pt['baseline_command']}`, {pt['repeats']} "
+            f"runs each, interleaved and timed by {pt['timer']}: "
+            f"{fmt(pt['overhead_seconds'], '+.2f')} s beyond importing TensorFlow "
+            f"(target <= +{fmt(pt['target_seconds'], '.1f')} s met: "
+            f"{fmt(pt['target_met'])}). That is data, initialisation, one trace of the "
+            f"training step shared by the restarts, the main phase and the polish, "
+            f"training, EM, the figures and metrics.json. The plain job does not "
+            f"measure the gradient variance; `gmm-vi --grad-var-points "
+            f"{b['settings']['config']['grad_var_points']}` adds it (and "
+            f"`grad_variance.png`), as this benchmark and the run above do.")
+    if "wall_seconds" in b:
+        parts.append(f"The {b['summary']['n_seeds']} seeds of this benchmark (NVIL with "
+                     f"the gradient-variance probe, EM twice, the ablation fit, figures) "
+                     f"took {fmt(b['wall_seconds'], '.0f')} s in all.")
+    return " ".join(parts) if parts else "(The process time was not measured in this run.)"
+
+
 @generator("gmm_variance")
 def gmm_variance(results):
     s = results["gmm_bench"]["summary"]
