@@ -12,9 +12,16 @@ prior over classes [N, K] as the backward message, which multiplies the
 mixing weights point by point.
 
 Each "learn" update refits the posterior: the first from ``n_restarts``
-k-means++ starts, later ones from the previous update's responsibilities plus
-``n_restarts_update`` fresh starts; the fit with the highest evidence lower
-bound is kept.  Messages: forward = class probabilities Pdz [N, K]; backward
+k-means++ starts, each run to convergence, later ones from the previous
+update's responsibilities (plus ``n_restarts_update`` fresh starts, none by
+default); the fit with the highest evidence lower bound is kept.  Why warm
+starts only: the VAE has just been pulled towards the classes of the last
+fit, and fresh starts, scored by the GMM's own bound, move the partition
+towards the bound's preferred one on these latents (which splits digits by
+style), undoing good first fits as often as bad ones; the first fit is
+therefore searched thoroughly and then refined.
+
+Messages: forward = class probabilities Pdz [N, K]; backward
 (to the VAE) = mu [N, D], the posterior mean of each point's most probable
 class ("hard", Serket) or the probability-weighted mean ("soft").
 "recog" mode loads ``model.pickle`` from ``load_dir`` and only classifies.
@@ -63,6 +70,8 @@ class GMMConfig:
         mode: "learn" or "recog"; load_dir: folder of a trained GMM (recog).
         n_restarts: k-means++ starts of the first update.
         n_restarts_update: fresh starts tried besides the warm start later.
+        screen_iter: None runs every start to convergence; a number ranks the
+            starts after that many sweeps and runs only the best ``n_keep`` on.
         message: "hard" (Serket) or "soft" class means sent to the VAE.
         alpha0, beta0, nu0_offset, prior_scale: the prior (see VBGMMConfig);
             alpha0 = 1000 favours classes of similar size (MNIST's are).
@@ -73,8 +82,10 @@ class GMMConfig:
     itr: int = 100
     mode: str = "learn"
     load_dir: Optional[str] = None
-    n_restarts: int = 50
-    n_restarts_update: int = 10
+    n_restarts: int = 30
+    n_restarts_update: int = 0
+    screen_iter: Optional[int] = None
+    n_keep: int = 4
     message: str = "hard"
     alpha0: float = 1000.0
     beta0: float = 1.0
@@ -88,6 +99,9 @@ class GMMConfig:
         for name in ("itr", "n_restarts"):
             check_int(name, getattr(self, name), 1)
         check_int("n_restarts_update", self.n_restarts_update, 0)
+        if self.screen_iter is not None:
+            check_int("screen_iter", self.screen_iter, 1)
+        check_int("n_keep", self.n_keep, 1)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode == "recog" and self.load_dir is None:
@@ -99,7 +113,11 @@ class GMMConfig:
     def vb_config(self, n_restarts: int) -> VBGMMConfig:
         return VBGMMConfig(alpha0=self.alpha0, beta0=self.beta0, nu0_offset=self.nu0_offset,
                            prior_scale=self.prior_scale, max_iter=int(self.itr), tol=self.tol,
-                           n_restarts=int(n_restarts))
+                           n_restarts=int(n_restarts),
+                           screen_iter=int(self.itr if self.screen_iter is None
+                                           else self.screen_iter),
+                           n_keep=int(max(n_restarts, 1) + 1 if self.screen_iter is None
+                                      else self.n_keep))
 
 
 def check_category(category, n: Optional[int] = None) -> Optional[np.ndarray]:
