@@ -129,8 +129,8 @@ def gmvae_fullsize(work_dir: Path, budget: str):
 
 
 def serket_bench(work_dir: Path, budget: str, data=None):
-    """The Serket tutorial loop: 3 seeds on 3,000 images (quick: one seed,
-    1,000 images, 30 passes per VAE update)."""
+    """The Serket tutorial loop: 5 seeds (0-4) on 3,000 images (quick: one
+    seed, 1,000 images, 30 passes per VAE update)."""
     from gmvae.serket.benchmark import run_benchmark
     from gmvae.serket.tutorial import TutorialConfig
 

@@ -280,15 +280,26 @@ def serket(results):
                    fmt(m["total_seconds"], ".1f")))
     headers = (["seed"] + [f"acc. round {i + 1}" for i in range(n_rounds)]
                + ["final NMI", "sklearn GMM on round-1 latents", "wall time (s)"])
-    return (f"The tutorial's loop (VAE latent 18, `itr={b['config']['itr']}`, "
+    text = (f"The tutorial's loop (VAE latent 18, `itr={b['config']['itr']}`, "
             f"`batch_size={b['config']['batch_size']}`, GMM K = "
             f"{b['config']['k']}, {n_rounds} rounds) on {b['n_images']} "
-            f"class-balanced MNIST images; accuracy by Hungarian matching.\n\n"
-            + md_table(headers, rows)
-            + f"\n\nTargets: at most {t['max_seconds']} s for the 5 rounds "
-            f"(met: {fmt(t['time_met'])}) and final accuracy at least "
-            f"{t['min_accuracy']} as a median of seeds (met: "
-            f"{fmt(t['accuracy_met'])}).")
+            f"class-balanced MNIST images, seeds {', '.join(str(s) for s in b['seeds'])}; "
+            f"accuracy by Hungarian matching.\n\n" + md_table(headers, rows))
+    sp = b.get("spread")
+    if sp is not None:
+        text += (f"\n\nFinal accuracy over the {len(b['runs'])} seeds: median "
+                 f"{fmt(m['final_accuracy'])}, worst seed {sp['worst_seed']} at "
+                 f"{fmt(sp['worst_accuracy'])}, best seed {sp['best_seed']} at "
+                 f"{fmt(sp['best_accuracy'])} (range {fmt(sp['range'])}, standard "
+                 f"deviation {fmt(sp['std'])}); the slowest seed took "
+                 f"{fmt(sp['max_seconds'], '.1f')} s.")
+    text += (f"\n\nTargets: at most {t['max_seconds']} s for the {n_rounds} rounds "
+             f"on every seed (met: {fmt(t['time_met'])}), final accuracy at least "
+             f"{t['min_accuracy']} as a median of seeds (met: {fmt(t['accuracy_met'])})")
+    if "min_worst_accuracy" in t:
+        text += (f" and at least {t['min_worst_accuracy']} on the worst seed "
+                 f"(met: {fmt(t['worst_met'])})")
+    return text + "."
 
 
 @generator("serket_figures")
