@@ -134,11 +134,13 @@ def serket_bench(work_dir: Path, budget: str, data=None):
     from gmvae.serket.benchmark import run_benchmark
     from gmvae.serket.tutorial import TutorialConfig
 
+    path = (data or {}).get("path")
     if budget == "quick":
         result = run_benchmark(out_dir=work_dir, seeds=(0,), n_images=1000,
-                               config=TutorialConfig(itr=30), verbose=False)
+                               config=TutorialConfig(itr=30), verbose=False,
+                               data_path=path)
     else:
-        result = run_benchmark(out_dir=work_dir, verbose=False)
+        result = run_benchmark(out_dir=work_dir, verbose=False, data_path=path)
     figs = result["figures"]
     figures = {"serket_accuracy_per_round.png": figs["accuracy_per_round"]}
     figures.update({f"serket_pca_z_seed{seed}.png": path

@@ -3,7 +3,8 @@
     serket-vae-gmm --data data.txt --category category.txt --out runs/serket_vae_gmm
 
 Without --data, a class-balanced subset (--n-images, default 3,000) of the
-bundled MNIST is used.  Module folders (module001_vae/, module002_gmm/) and
+bundled MNIST is used; --data with a full MNIST (IDX folder, mnist.npz,
+ZhuSuan's mnist.pkl.gz) draws that subset from its training part.  Module folders (module001_vae/, module002_gmm/) and
 metrics.json go to --out.
 """
 from __future__ import annotations
@@ -19,11 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = TutorialConfig()
     p = argparse.ArgumentParser(prog="serket-vae-gmm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", help="Serket data.txt: one observation per line "
-                   "(default: bundled MNIST subset)")
+    p.add_argument("--data", help="Serket data.txt (one observation per line, all used), "
+                   "or a full MNIST (IDX folder, mnist.npz, mnist.pkl.gz) to draw "
+                   "--n-images from (default: the bundled MNIST subset)")
     p.add_argument("--category", help="category.txt: one integer label per line")
     p.add_argument("--n-images", type=int, default=3000,
-                   help="size of the bundled-MNIST subset when --data is not given")
+                   help="size of the class-balanced MNIST subset (not for a data.txt)")
     p.add_argument("--out", default="runs/serket_vae_gmm", help="output folder")
     p.add_argument("--latent-dim", type=int, default=d.latent_dim)
     p.add_argument("--itr", type=int, default=d.itr, help="VAE passes over the data per update")
@@ -50,10 +52,12 @@ def main(argv=None) -> int:
                                 batch_size=args.batch_size, k=args.k,
                                 n_rounds=args.rounds, seed=args.seed,
                                 verbose=not args.quiet)
-        if args.data:
+        if args.data and (args.category or args.data.endswith(".txt")):
+            # The tutorial's own files: any observation length, labels optional.
             data, labels = load_serket_txt(args.data, args.category)
         else:
-            data, labels = mnist_subset(args.n_images, seed=0)
+            # The bundled subset or a user's MNIST in any format the loader reads.
+            data, labels = mnist_subset(args.n_images, seed=0, path=args.data)
         if config.k > len(data):
             raise UserError(f"--k {config.k} is larger than the {len(data)} observations")
         check_out_dir(args.out, overwrite=args.overwrite)

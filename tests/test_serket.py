@@ -339,3 +339,19 @@ def test_benchmark_writes_json_and_figures(tmp_path):
     assert saved["spread"]["worst_seed"] == 0
     assert saved["spread"]["worst_accuracy"] == pytest.approx(run["final_accuracy"])
     assert saved["spread"]["range"] == 0.0
+
+
+def test_mnist_subset_draws_from_the_training_part_of_an_official_split(tmp_path):
+    """A full MNIST given to the Serket jobs goes through the one loader; its
+    test images are never among the images the tutorial fits."""
+    from common.data import load_mnist_split
+    from common.data.tiling import write_idx_mnist
+    from gmvae.serket.config import mnist_subset
+
+    s = load_mnist_split(None, seed=0)
+    write_idx_mnist(tmp_path, s.x_train[:300], s.y_train[:300], s.x_test[:50],
+                    s.y_test[:50])
+    x, y = mnist_subset(200, seed=1, path=tmp_path)
+    assert x.shape == (200, 784) and np.bincount(y, minlength=10).min() >= 20
+    train = {bytes(np.rint(r * 255).astype(np.uint8)) for r in s.x_train[:300]}
+    assert all(bytes(np.rint(r * 255).astype(np.uint8)) in train for r in x)

@@ -45,7 +45,7 @@ def _sklearn_baseline(z: np.ndarray, labels: np.ndarray, k: int, seed: int) -> f
 
 def run_benchmark(out_dir: PathLike = "runs/bench_serket", seeds: Sequence[int] = DEFAULT_SEEDS,
                   n_images: int = 3000, config: Optional[TutorialConfig] = None,
-                  data_seed: int = 0, verbose: bool = True) -> dict:
+                  data_seed: int = 0, verbose: bool = True, data_path=None) -> dict:
     """Run the tutorial once per seed and write metrics and figures.
 
     Args:
@@ -55,6 +55,8 @@ def run_benchmark(out_dir: PathLike = "runs/bench_serket", seeds: Sequence[int] 
         config: tutorial settings (default: the tutorial's; ``seed`` is
             replaced by each seed).
         data_seed: seed choosing the image subset.
+        data_path: MNIST to draw it from (None: the bundled subset; see
+            :func:`gmvae.serket.config.mnist_subset`).
         verbose: print one line per round.
 
     Returns (and writes to ``metrics.json``) a dict with keys
@@ -76,7 +78,7 @@ def run_benchmark(out_dir: PathLike = "runs/bench_serket", seeds: Sequence[int] 
         raise ValueError("seeds must hold at least one seed")
     base = config or TutorialConfig()
     out = ensure_outdir(out_dir)
-    images, labels = mnist_subset(n_images, seed=data_seed)
+    images, labels = mnist_subset(n_images, seed=data_seed, path=data_path)
     runs, pca_paths = [], {}
     for seed in seeds:
         cfg = replace(base, seed=seed)

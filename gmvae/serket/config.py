@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.data import load_mnist
+from common.data import read_mnist
 from common.validation import check_int
 
 __all__ = ["TutorialConfig", "mnist_subset"]
@@ -47,11 +47,17 @@ def mnist_subset(n_images: int = 3000, seed: int = 0, path=None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """A class-balanced subset of MNIST (default: the bundled 5,000 images).
 
+    Read through the one MNIST loader (:func:`common.data.read_mnist`, any
+    format it takes); from data with an official split only the training
+    part is used, so the test images stay unseen (the tutorial fits and
+    scores the same images).
+
     Returns images [n, 784] float32 in [0, 1] and labels [n] int64, shuffled
     with ``seed``; ``n_images // n_classes`` per class (the rest drawn at
     random), like Serket's 3,000-image data.txt.
     """
-    images, labels = load_mnist(path)
+    data = read_mnist(path)
+    images, labels = data.train_images, data.train_labels
     check_int("n_images", n_images, 1)
     if n_images > images.shape[0]:
         raise ValueError(f"n_images = {n_images} exceeds the {images.shape[0]} images available")
