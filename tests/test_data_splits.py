@@ -229,3 +229,17 @@ def test_cli_refuses_an_impossible_split_in_one_line_and_keeps_earlier_results(
         assert all(w in lines[0] for w in words), (words, lines[0])
     assert (out / "metrics.json").read_text() == '{"earlier": true}'
     assert (out / "benchmark.json").read_text() == '{"earlier": true}'
+
+
+def test_gnu_time_report_is_parsed():
+    from gmvae.fullsize import parse_time_v
+
+    text = ("\tPercent of CPU this job got: 141%\n"
+            "\tElapsed (wall clock) time (h:mm:ss or m:ss): 6:32.85\n"
+            "\tMaximum resident set size (kbytes): 2761412\n")
+    out = parse_time_v(text)
+    assert out["wall_seconds"] == pytest.approx(392.85)
+    assert out["peak_memory_gb"] == pytest.approx(2761412 * 1024 / 1e9)
+    assert out["cpu_percent"] == 141
+    assert parse_time_v("\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03\n")[
+        "wall_seconds"] == pytest.approx(3723)
