@@ -223,8 +223,9 @@ class GMVAEConfig:
         if self.epoch_images is not None:
             check_int("epoch_images", self.epoch_images)
             if self.epoch_images < self.batch_size:
-                raise ValueError(f"epoch_images={self.epoch_images} must be at least "
-                                 f"batch_size={self.batch_size}")
+                raise ValueError(f"--batch-size {self.batch_size} is larger than the "
+                                 f"{self.epoch_images} training images of an epoch "
+                                 f"(--epoch-images {self.epoch_images})")
         check_int("is_samples", self.is_samples)
         check_int("eval_every", self.eval_every)
         check_int("monitor_images", self.monitor_images)

@@ -221,7 +221,7 @@ def test_cli_refuses_an_impossible_split_in_one_line_and_keeps_earlier_results(
         cases += [(["--data", tmp_path / "idx", "--n-test", "10"],
                    "--n-test applies to --split random only"),
                   (["--data", tmp_path / "idx", "--epoch-images", "50"],
-                   "epoch_images=50 must be at least batch_size=100")]
+                   "--batch-size 100 is larger than the 50 training images of an epoch")]
     for args, *words in cases:
         rc, _, err = _cli(module, *args, "--out", out, "--overwrite")
         lines = [ln for ln in err.splitlines() if ln.strip()]
