@@ -453,6 +453,8 @@ def _summaries(result, runs, loglik_runs, models, variants, out_dir, seeds,
                                                stderr=best_ll["test_loglik_stderr"],
                                                run=best_ll_name),
     }
+    # The step-cost targets (GMVAE/VAE on medians, the VAE against sgemm).
+    result["targets"].update(tp.get("issue13_targets") or {})
     gen = _best_generative(tbl, variants)
     result["best_generative"] = gen
     if gen is not None:

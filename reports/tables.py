@@ -651,7 +651,27 @@ def gmvae_throughput(results):
             f"{fmt(tp['gmvae_step_over_vae_step'], '.3f')} on best epochs, "
             f"{fmt(tp['gmvae_step_over_vae_step_median'], '.3f')} on medians "
             f"(met on best: {fmt(tg['met'])}). `jit_compile` measurably faster: "
-            f"{fmt(tp['jit_compile_faster'])}." + _determinism_text(tp))
+            f"{fmt(tp['jit_compile_faster'])}." + _sgemm_text(tp)
+            + _determinism_text(tp))
+
+
+def _sgemm_text(tp):
+    """The VAE's arithmetic rate against the machine's own sgemm, same run."""
+    if "vae_fraction_of_sgemm" not in tp:
+        return ""
+    t = tp["issue13_targets"]
+    ratio = t["gmvae_step_over_vae_step_median_le_1.05"]
+    share = t["vae_fraction_of_sgemm_ge_0.60"]
+    return (f"\n\nAgainst this machine's own matmul rate: TensorFlow's sgemm at "
+            f"n = {tp['sgemm_n']} ran at {fmt(tp['sgemm_gflops_median'], ',.0f')} GFLOP/s "
+            f"(median, timed between the epochs), and the VAE step's "
+            f"{fmt(tp['vae_flops_per_image'] / 1e6, '.2f')} MFLOP per image at its median "
+            f"rate make {fmt(tp['vae_gflops_median'], ',.0f')} GFLOP/s, "
+            f"{fmt(100 * tp['vae_fraction_of_sgemm'], '.1f')} % of it (target >= 60 %: "
+            f"{fmt(share['met'])}). GMVAE step over VAE step on medians: "
+            f"{fmt(tp['gmvae_step_over_vae_step_median'], '.3f')} (target <= 1.05: "
+            f"{fmt(ratio['met'])}). What changed in the step: "
+            + "; ".join(tp.get("step_changes", [])) + ".")
 
 
 @generator("gmvae_fullsize")
