@@ -706,7 +706,7 @@ def gmvae_fullsize(results):
                  f"< {fmt(t['peak_memory_gb']['max'], '.0f')} GB: "
                  f"{fmt(t['peak_memory_gb']['met'])}"),
                 ("training (restarts included)", f"{fmt(f['fit_seconds'], '.0f')} s", ""),
-                (f"evaluation on {fmt(f['n_test_evaluated'], ',.0f')} test images",
+                (f"evaluation on {f['n_test_evaluated']:,} test images",
                  f"{fmt(f['eval_seconds'], '.0f')} s (bound {fmt(ev.get('lower_bound'), '.1f')} s, "
                  f"IS log-likelihood with {f['is_samples']} samples "
                  f"{fmt(ev.get('is_loglik'), '.0f')} s)", "")])

@@ -159,9 +159,12 @@ class VAE(srk.Module):
         # The module's own noise source (reseeded every update): its draws do
         # not depend on what else the process ran before (TensorFlow's
         # stateful random ops do), so the same seed gives the same numbers.
-        self._rng = (tf.random.Generator.from_non_deterministic_state()
-                     if self.config.seed is None
-                     else tf.random.Generator.from_seed(int(self.config.seed)))
+        # Unseeded: a fresh seed from the OS (TensorFlow refuses its own
+        # non-deterministic state once a GMVAE fit has switched on op
+        # determinism in the same process).
+        seed = (np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1)
+                if self.config.seed is None else self.config.seed)
+        self._rng = tf.random.Generator.from_seed(int(seed))
 
     def _load(self, data: np.ndarray) -> None:
         load_dir = srk.resolve_path(self.config.load_dir)
