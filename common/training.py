@@ -255,7 +255,7 @@ class CheckpointHelper:
     CONFIG_NAME = "config.json"
 
     def __init__(self, directory: PathLike, config: Mapping[str, Any], max_to_keep: int = 3,
-                 **trackables: Any):
+                 added_defaults: Optional[Mapping[str, Any]] = None, **trackables: Any):
         if not isinstance(config, Mapping):
             raise ValueError(f"config must be a dict, got {type(config).__name__}")
         if "step" in trackables:
@@ -265,6 +265,9 @@ class CheckpointHelper:
             raise ValueError(f"max_to_keep must be an integer >= 1, got {max_to_keep!r}")
         self.directory = Path(directory)
         self.config = _normalise_config(config)
+        # Fields newer than a stored config.json, with their behaviour-preserving
+        # values (see common.validation.differing_keys).
+        self.added_defaults = dict(added_defaults or {})
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
@@ -308,7 +311,7 @@ class CheckpointHelper:
                 "configuration cannot be checked")
         stored = read_json(self.config_path)
         # Normalised configs hold NaN as null, so plain equality suffices.
-        diff = differing_keys(stored, self.config)
+        diff = differing_keys(stored, self.config, self.added_defaults)
         if diff:
             details = "; ".join(f"{k}: stored={stored.get(k, '<missing>')!r}, "
                                 f"current={self.config.get(k, '<missing>')!r}" for k in diff)

@@ -40,8 +40,16 @@ def check_number(name: str, value: Any, minimum: float = 0.0, strict: bool = Fal
 _MISSING = object()
 
 
-def differing_keys(stored: dict, current: dict) -> list:
+def differing_keys(stored: dict, current: dict, added_defaults=None) -> list:
     """Sorted keys whose values differ between two JSON-normalised configs (a
-    key present in only one of them differs too): what a resume must refuse."""
+    key present in only one of them differs too): what a resume must refuse.
+
+    :param added_defaults: ``{key: value}`` of fields added to the
+        configuration after ``stored`` was written, with the value that
+        reproduces the behaviour from before: a stored config without such a
+        key counts as having that value.
+    """
+    stored = {**{k: v for k, v in (added_defaults or {}).items() if k in current},
+              **stored}
     return sorted(k for k in set(stored) | set(current)
                   if stored.get(k, _MISSING) != current.get(k, _MISSING))

@@ -504,12 +504,15 @@ def _finished_run(run_dir, cfg):
     import json
 
     from common.training import read_json, to_jsonable
+    from common.validation import differing_keys
 
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         return None
     metrics = read_json(path)
-    same = json.loads(json.dumps(to_jsonable(cfg.to_dict()))) == metrics.get("config")
+    stored = metrics.get("config")
+    same = isinstance(stored, dict) and not differing_keys(
+        stored, json.loads(json.dumps(to_jsonable(cfg.to_dict()))), cfg.added_defaults())
     return metrics if same else None
 
 

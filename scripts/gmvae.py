@@ -72,8 +72,13 @@ def build_parser():
                  "lr_decay_epochs", "n_init", "prior_em_epochs"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
+                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight",
+                 "bound_augment"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
+    p.add_argument("--labelled-augment", action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help="distort the labelled images (rotation, shear, scale, shift) "
+                        "each time they are drawn (default: the variant's)")
     p.add_argument("--n-test", type=int, default=None,
                    help="held-out images of --split random (default 1000)")
     p.add_argument("--epoch-images", type=int, default=None,
@@ -96,7 +101,8 @@ def config_from_args(args) -> GMVAEConfig:
         "pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "pull_weight",
         "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
         "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
-        "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs")
+        "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs",
+        "labelled_augment", "bound_augment")
         if getattr(args, k) is not None}
     if args.epoch_images is not None:
         overrides["epoch_images"] = args.epoch_images or None

@@ -109,6 +109,58 @@ def test_checkpoint_resume_continues_from_same_step_and_state(data, tmp_path):
             resume=True)
 
 
+def test_a_stored_config_without_newer_fields_still_resumes(data, tmp_path):
+    """Runs stored before a field was added (its default = the old behaviour)
+    resume; the same field set to another value is refused."""
+    x_tr, y_tr, x_te, y_te = data
+    cfg = GMVAEConfig(epochs=1, **TINY)
+    fit(cfg, x_tr, y_tr, x_te, y_te, out_dir=tmp_path)
+    stored_path = tmp_path / "checkpoints" / "config.json"
+    stored = json.loads(stored_path.read_text())
+    for name in GMVAEConfig.added_defaults():
+        del stored[name]
+    stored_path.write_text(json.dumps(stored))
+    cfg.check_resumable(tmp_path)
+    assert fit(cfg, x_tr, y_tr, x_te, y_te, out_dir=tmp_path, resume=True).start_epoch == 1
+    with pytest.raises(ValueError, match="labelled_augment"):
+        cfg.replace(labelled_augment=True).check_resumable(tmp_path)
+
+
+def _labelled_step_cost(data, **fields):
+    """The training cost of one fixed batch under a semi-supervised config."""
+    import tensorflow as tf
+
+    x_tr, y_tr = data[0], data[1]
+    cfg = GMVAEConfig(epochs=1, labels_per_class=2, labelled_weight=3., **TINY, **fields)
+    labelled = (x_tr[:6], np.repeat(np.arange(3), 2))
+    tr = Trainer(cfg, x_tr, labelled)
+    x = tf.constant(binarize_fixed(x_tr[:20], seed=0))
+    seed = tf.constant([4, 2], tf.int64)
+    costs = {}
+    for phase, scale in {"regularised": 1., "em": 0.}.items():
+        tr.regularizer_scale.assign(scale)
+        tr.generator.reset_from_seed(0)
+        with __import__("common").zs.random_source(tr.generator):
+            costs[phase] = float(tr.gmvae_loss(x, seed, tf.range(20, dtype=tf.int64))[0])
+    return costs
+
+
+@pytest.mark.rubric("P3.Bonus.3")
+def test_labelled_augmentation_changes_only_the_labelled_term(data):
+    plain = _labelled_step_cost(data)
+    augmented = _labelled_step_cost(data, labelled_augment=True)
+    # Distorted labelled images give another labelled cost ...
+    assert abs(plain["regularised"] - augmented["regularised"]) > 1e-3
+    # ... and nothing else: with the labelled term off the costs agree.
+    assert plain["em"] == pytest.approx(augmented["em"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["labelled_augment", "deterministic"])
+def test_flag_fields_must_be_booleans(name):
+    with pytest.raises(ValueError, match=name):
+        GMVAEConfig(**{name: 1})
+
+
 @pytest.mark.rubric("P3.Bonus.4")
 def test_restarts_keep_the_lowest_training_objective(data, tmp_path):
     x_tr, y_tr, x_te, y_te = data
