@@ -212,7 +212,7 @@ class Trainer:
         return cost, -cost
 
     # -- the compiled multi-step call -------------------------------------
-    def _make_call(self, loss_fn, optimizer, mask_pi, augment=0.0):
+    def _make_call(self, loss_fn, optimizer, mask_pi):
         strategy, cfg = self.strategy, self.config
         n_rep = strategy.num_replicas_in_sync
         b, local_b = cfg.batch_size, cfg.batch_size // n_rep
@@ -224,15 +224,7 @@ class Trainer:
             rid = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
             local = tf.slice(idx, [rid * local_b], [local_b])
             rseed = tf.stack([seed[0], seed[1] * n_rep + rid])
-            x = tf.gather(x_train, local)
-            if augment:
-                # A share `augment` of the images, distorted afresh each step.
-                x = tf.where(tf.random.stateless_uniform(
-                    [local_b, 1], rseed + tf.constant([8, 0], rseed.dtype)) < augment,
-                    random_affine(x, rseed + tf.constant([7, 0], rseed.dtype),
-                                  max_rotation=cfg.augment_rotation,
-                                  max_shear=cfg.augment_shear), x)
-            x = binarize_dynamic(x, rseed)
+            x = binarize_dynamic(tf.gather(x_train, local), rseed)
             with tf.GradientTape() as tape, zs.random_source(self.generator):
                 cost, lb = loss_fn(x, rseed, local)
             grads = tape.gradient(cost, variables)
@@ -263,8 +255,7 @@ class Trainer:
         """The compiled training call for ``"gmvae"`` or ``"autoencoder"``."""
         if kind not in self._calls:
             if kind == "gmvae":
-                self._calls[kind] = self._make_call(self.gmvae_loss, self.optimizer, True,
-                                                    self.config.bound_augment)
+                self._calls[kind] = self._make_call(self.gmvae_loss, self.optimizer, True)
             elif kind == "autoencoder":
                 with self.strategy.scope():
                     self.ae_optimizer = Adam(self.variables, self.config.learning_rate,

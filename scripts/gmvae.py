@@ -72,8 +72,7 @@ def build_parser():
                  "lr_decay_epochs", "n_init", "prior_em_epochs"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight",
-                 "bound_augment"):
+                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
     p.add_argument("--labelled-augment", action=argparse.BooleanOptionalAction,
                    default=None,
@@ -102,7 +101,7 @@ def config_from_args(args) -> GMVAEConfig:
         "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
         "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
         "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs",
-        "labelled_augment", "bound_augment")
+        "labelled_augment")
         if getattr(args, k) is not None}
     if args.epoch_images is not None:
         overrides["epoch_images"] = args.epoch_images or None
