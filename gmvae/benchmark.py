@@ -46,6 +46,7 @@ from common.training import ensure_outdir, write_json
 
 from .config import GMVAEConfig
 from .figures import side_by_side_samples
+from .optim import Adam
 from .learning import Trainer
 from .run import run
 from .variants import VARIANTS, variant_config
@@ -238,6 +239,16 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
             out["gmvae_step_over_vae_step_median"], 1.05, higher=False),
         "vae_fraction_of_sgemm_ge_0.60": _target(out["vae_fraction_of_sgemm"], 0.60),
     }
+    out["vae_step_parts"] = _step_parts(trainers[("normal", False)])
+    parts = out["vae_step_parts"]
+    parts["sgemm_gflops"] = _sgemm_gflops()
+    # The share of the sgemm rate the step would reach if everything but its
+    # GEMMs cost nothing (and if Adam alone were added).
+    parts["gemms_only_fraction_of_sgemm"] = (
+        flops * batch_size / parts["gemms_ms"] / 1e6 / parts["sgemm_gflops"])
+    parts["gemms_and_adam_fraction_of_sgemm"] = (
+        flops * batch_size / (parts["gemms_ms"] + parts["adam_ms"]) / 1e6
+        / parts["sgemm_gflops"])
     out["mixture_density_us"] = _mixture_density_us(batch_size, cfg.n_clusters,
                                                     cfg.latent_dim)
     out["mixture_density_us"]["note"] = ("value + gradient of log sum_k pi_k N(h; mu_k, "
@@ -253,6 +264,7 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
         print("  mixture density, us per batch (value + grad):",
               {k: round(v, 1) for k, v in out["mixture_density_us"].items()
                if k != "note"})
+        print("  VAE step parts, ms:", {k: round(v, 3) for k, v in parts.items()})
         for line in STEP_CHANGES:
             print("  changed:", line)
     return out
@@ -271,6 +283,73 @@ def throughput_only(out_dir="runs/bench_throughput", repeats=7, data_path=None,
     if verbose:
         print(f"throughput written to {Path(out_dir) / 'throughput.json'}")
     return result
+
+
+def _step_parts(trainer, iters=40, repeats=7) -> dict:
+    """Milliseconds of the parts of one VAE training step, each timed alone in a
+    ``tf.while_loop`` of ``iters`` (median of ``repeats``): the step's GEMMs
+    on fixed inputs (forward, weight and input gradients, the shapes of the
+    step at its batch size), and the Adam update of all its variables; the
+    rest of the step (random draws, element-wise work, gathers) is the
+    difference.  Says how far the step's share of the sgemm rate can go."""
+    import tensorflow as tf
+
+    cfg = trainer.config
+    b = cfg.batch_size
+    sizes = [(cfg.n_pixels, *cfg.enc_hidden, 2 * cfg.latent_dim),
+             (cfg.latent_dim, *cfg.dec_hidden, cfg.n_pixels)]
+    shapes = [(a, c) for net in sizes for a, c in zip(net[:-1], net[1:])]
+    rng = np.random.default_rng(0)
+    weights = [tf.constant(rng.normal(0, .01, s), tf.float32) for s in shapes]
+    inputs = [tf.constant(rng.random((b, s[0])), tf.float32) for s in shapes]
+    outs = [tf.constant(rng.random((b, s[1])), tf.float32) for s in shapes]
+
+    @tf.function
+    def gemms(n):
+        def body(i, acc):
+            # A batch-sized add ties each GEMM to the iteration (nothing can be
+            # hoisted out of the loop) at a cost of 1/K of the GEMM's.
+            eps = tf.cast(i, tf.float32) * 1e-9
+            for j, (w, a, g) in enumerate(zip(weights, inputs, outs)):
+                a, g = a + eps, g + eps
+                acc += tf.reduce_sum((a @ w)[0])                          # forward
+                acc += tf.reduce_sum(tf.matmul(a, g, transpose_a=True)[0])  # dW
+                if j != 0:   # no gradient with respect to the images
+                    acc += tf.reduce_sum(tf.matmul(g, w, transpose_b=True)[0])
+            return i + 1, acc
+        return tf.while_loop(lambda i, a: i < n, body, (tf.constant(0), 0.))[1]
+
+    grads = [tf.zeros_like(v) for v in trainer.variables]
+    opt = Adam(trainer.variables, cfg.learning_rate, name="adam_timing")
+
+    @tf.function
+    def adam(n):
+        def body(i):
+            opt.apply_gradients(grads)
+            return i + 1
+        return tf.while_loop(lambda i: i < n, body, [tf.constant(0)])
+
+    def ms(fn):
+        fn(tf.constant(2))                                   # trace
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = fn(tf.constant(iters))
+            (out[0] if isinstance(out, (list, tuple)) else out).numpy()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times)) / iters * 1e3
+
+    steps = trainer.steps_per_epoch
+    full = []
+    for rep in range(repeats):
+        full.append(trainer.run_epoch(100 + rep)[1] / steps * 1e3)
+    out = {"batch_size": b, "full_step_ms": float(np.median(full)),
+           "gemms_ms": ms(gemms), "adam_ms": ms(adam)}
+    out["rest_ms"] = out["full_step_ms"] - out["gemms_ms"] - out["adam_ms"]
+    out["gemm_gflops"] = b * vae_flops_per_image(
+        cfg.n_pixels, tuple(cfg.enc_hidden), tuple(cfg.dec_hidden), cfg.latent_dim
+    ) / out["gemms_ms"] / 1e6
+    return out
 
 
 def _determinism_cost(x_train, trainers, batch_size, repeats, config_overrides) -> dict:

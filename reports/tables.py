@@ -331,7 +331,8 @@ VARIANT_TEXT = {
     "pretrain_aug_no_em": "`pretrain_aug` without the final prior M-step phase "
                           "(the scheme before the generative-purity fix, kept "
                           "for the comparison)",
-    "semi": "`pretrain_aug` + 10 labelled images per class with z observed",
+    "semi": "`pretrain_aug` + 10 labelled images per class with z observed (each "
+            "distorted afresh when drawn)",
 }
 
 
@@ -585,7 +586,12 @@ def gmvae_semi(results):
             "without the labels. The labelled images' bound log p(x, z = y) is "
             "added to the unlabelled bound with weight "
             f"{b.get('presets', {}).get('semi', {}).get('labelled_weight', 1.0):g} "
-            "(both as means over their batch).\n\n"
+            "(both as means over their batch)"
+            + (", each labelled image distorted afresh (rotation, shear, scale, "
+               "shift) whenever it is drawn, so that the nets cannot memorise the "
+               "100 images" if b.get("presets", {}).get("semi", {}).get(
+                   "labelled_augment") else "")
+            + ".\n\n"
             + md_table(["", f"unsupervised (`{c['unsupervised_variant']}`)",
                         "semi-supervised", "difference"], rows) + "\n\n" + fig)
 
@@ -671,7 +677,29 @@ def _sgemm_text(tp):
             f"{fmt(share['met'])}). GMVAE step over VAE step on medians: "
             f"{fmt(tp['gmvae_step_over_vae_step_median'], '.3f')} (target <= 1.05: "
             f"{fmt(ratio['met'])}). What changed in the step: "
-            + "; ".join(tp.get("step_changes", [])) + ".")
+            + "; ".join(tp.get("step_changes", [])) + "." + _step_parts_text(tp))
+
+
+def _step_parts_text(tp):
+    """Where the VAE step's time goes, each part timed alone in the same run."""
+    p = tp.get("vae_step_parts")
+    if not p:
+        return ""
+    full = p["full_step_ms"]
+    share = lambda key: fmt(100 * p[key] / full, ".0f")
+    return (f"\n\nWhere a VAE step of batch {p['batch_size']} goes (each part timed "
+            f"alone in the same run, medians): the whole step {fmt(full, '.2f')} ms; "
+            f"its GEMMs alone, on fixed inputs, {fmt(p['gemms_ms'], '.2f')} ms "
+            f"({share('gemms_ms')} %, at {fmt(p['gemm_gflops'], ',.0f')} GFLOP/s, "
+            f"{fmt(100 * p['gemms_only_fraction_of_sgemm'], '.0f')} % of the sgemm rate "
+            f"timed beside them); the Adam update of the 1.35 M parameters "
+            f"{fmt(p['adam_ms'], '.2f')} ms ({share('adam_ms')} %); the rest (the "
+            f"binarisation and reparameterisation draws, element-wise work and its "
+            f"gradients, gathers) {fmt(p['rest_ms'], '.2f')} ms "
+            f"({share('rest_ms')} %). A step of its GEMMs and Adam alone would reach "
+            f"{fmt(100 * p['gemms_and_adam_fraction_of_sgemm'], '.0f')} % of the sgemm "
+            "rate, so the 60 % target needs the rest nearly gone, e.g. fused into a "
+            "few kernels (`jit_compile` fuses some of it: the `_jit` rows above).")
 
 
 @generator("gmvae_fullsize")

@@ -23,6 +23,12 @@ def test_benchmark_writes_consistent_json(tmp_path):
     assert on_disk["best_regularizer"] == "pretrain"
     tp = on_disk["throughput"]
     assert tp["vae_images_per_second"] > 0 and tp["gmvae_step_over_vae_step"] > 0
+    # The VAE step's parts, each timed alone, add up to the whole step.
+    parts = tp["vae_step_parts"]
+    assert parts["full_step_ms"] > 0 and parts["gemms_ms"] > 0 and parts["adam_ms"] > 0
+    assert abs(parts["gemms_ms"] + parts["adam_ms"] + parts["rest_ms"]
+               - parts["full_step_ms"]) < 1e-9
+    assert parts["gemms_only_fraction_of_sgemm"] > parts["gemms_and_adam_fraction_of_sgemm"]
     for name in ("best_regularizer_accuracy_median_ge_0.90", "semi_supervised_accuracy_ge_0.92",
                  "vae_images_per_second_ge_14000", "gmvae_step_over_vae_step_le_1.1",
                  "best_gmvae_test_loglik_ge_-100"):
