@@ -165,15 +165,35 @@ def test_vb_elbo_never_decreases():
     x, _ = _separated_latents(n_per=50, k=3, d=3, seed=2)
     cfg = bayes_gmm.VBGMMConfig()
     prior = bayes_gmm._prior(x, cfg)
-    r = bayes_gmm.kmeanspp_responsibilities(x, 5, np.random.default_rng(0), n_lloyd=0)
+    r = bayes_gmm.kmeanspp_responsibilities(x, 5, np.random.default_rng(0), n_lloyd=0)[None]
     xx = bayes_gmm._outer(x)
     post = bayes_gmm._m_step(x, xx, r, *prior, cfg.reg)
     elbos = []
     for _ in range(20):
         r, log_rho, e_pi, e_lam = bayes_gmm._e_step(x, xx, post, None)
-        elbos.append(bayes_gmm._elbo(x, r, log_rho, post, prior, e_pi, e_lam))
+        elbos.append(bayes_gmm._elbo(x, r, log_rho, post, prior, e_pi, e_lam)[0])
         post = bayes_gmm._m_step(x, xx, r, *prior, cfg.reg)
     assert np.all(np.diff(elbos) >= -1e-6 * np.abs(elbos[:-1]))
+
+
+def test_vb_restarts_side_by_side_match_one_at_a_time():
+    """The restarts are swept as one batch; each must follow the same path
+    (and stop at the same sweep) as when it is run alone."""
+    x, _ = _separated_latents(n_per=40, k=4, d=3, seed=3)
+    cfg = bayes_gmm.VBGMMConfig(tol=1e-6, max_iter=60)
+    prior = bayes_gmm._prior(x, cfg)
+    xx = bayes_gmm._outer(x)
+    rng = np.random.default_rng(0)
+    starts = np.stack([bayes_gmm.kmeanspp_responsibilities(x, 4, rng, n_lloyd=0)
+                       for _ in range(3)])
+    both = bayes_gmm._iterate(x, xx, bayes_gmm._m_step(x, xx, starts, *prior, cfg.reg),
+                              prior, cfg, None, 60)
+    for i in range(3):
+        one = bayes_gmm._iterate(x, xx, bayes_gmm._m_step(x, xx, starts[i:i + 1], *prior,
+                                                          cfg.reg), prior, cfg, None, 60)
+        np.testing.assert_allclose(both[2][i], one[2][0], rtol=1e-10)
+        np.testing.assert_allclose(both[1][i], one[1][0], atol=1e-8)
+        assert both[3][i] == one[3][0]
 
 
 # ----------------------------------------------------------------------------- VAE

@@ -178,43 +178,53 @@ def _outer(x: np.ndarray) -> np.ndarray:
     return (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
 
 
+# Every update below is batched over a leading axis of S independent fits
+# (restarts run side by side): responsibilities [S, N, K], alpha / beta / nu
+# [S, K], m [S, K, D], W [S, K, D, D].  The sums over points of all S*K
+# classes are single GEMMs against x [N, D] and its outer products [N, D*D].
+def _class_sums(r, mat):
+    """sum_n r[s, n, k] mat[n, :] for all s, k: [S, K, mat.shape[1]] (one GEMM)."""
+    s, n, k = r.shape
+    flat = np.ascontiguousarray(r.transpose(0, 2, 1)).reshape(s * k, n)
+    return (flat @ mat).reshape(s, k, -1)
+
+
 def _m_step(x, xx, r, m0, beta0, W0inv, nu0, alpha0, reg):
-    """q(pi), q(m, Lambda) from responsibilities r [N, K]; xx = _outer(x)."""
+    """q(pi), q(m, Lambda) from responsibilities r [S, N, K]; xx = _outer(x)."""
     d = x.shape[1]
-    k = r.shape[1]
-    nk = r.sum(axis=0) + 1e-10                                   # [K]
-    xbar = (r.T @ x) / nk[:, None]                               # [K, D]
-    # Weighted second moments of all classes in one GEMM: [K, N] @ [N, D*D].
-    second = (r.T @ xx).reshape(k, d, d)
-    sk = second / nk[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+    nk = r.sum(axis=1) + 1e-10                                   # [S, K]
+    xbar = _class_sums(r, x) / nk[..., None]                     # [S, K, D]
+    second = _class_sums(r, xx).reshape(xbar.shape + (d,))       # [S, K, D, D]
+    sk = second / nk[..., None, None] - xbar[..., :, None] * xbar[..., None, :]
     alpha = alpha0 + nk
     beta = beta0 + nk
-    m = (beta0 * m0[None, :] + nk[:, None] * xbar) / beta[:, None]
-    dm = xbar - m0[None, :]
-    Winv = (W0inv[None] + nk[:, None, None] * sk
-            + (beta0 * nk / (beta0 + nk))[:, None, None] * dm[:, :, None] * dm[:, None, :])
-    Winv = 0.5 * (Winv + np.transpose(Winv, (0, 2, 1))) + reg * np.eye(d)[None]
+    m = (beta0 * m0 + nk[..., None] * xbar) / beta[..., None]
+    dm = xbar - m0
+    Winv = (W0inv + nk[..., None, None] * sk
+            + (beta0 * nk / (beta0 + nk))[..., None, None] * dm[..., :, None] * dm[..., None, :])
+    Winv = 0.5 * (Winv + np.swapaxes(Winv, -1, -2)) + reg * np.eye(d)
     W = np.linalg.inv(Winv)
-    W = 0.5 * (W + np.transpose(W, (0, 2, 1)))
+    W = 0.5 * (W + np.swapaxes(W, -1, -2))
     nu = nu0 + nk
     return alpha, beta, m, W, nu
 
 
 def _expected_log_terms(x, xx, alpha, beta, m, W, nu):
-    """log rho_nk without the bias: E[log pi_k] + E[log N(x_n | m_k, Lambda_k^-1)]."""
-    d = x.shape[1]
-    k = m.shape[0]
-    e_log_pi = digamma(alpha) - digamma(alpha.sum())             # [K]
-    _, logdet_w = np.linalg.slogdet(W)                           # [K]
+    """log rho [S, N, K] without the bias: E[log pi_k] + E[log N(x_n | m_k, Lambda_k^-1)]."""
+    n, d = x.shape
+    s, k = alpha.shape
+    e_log_pi = digamma(alpha) - digamma(alpha.sum(axis=-1, keepdims=True))   # [S, K]
+    _, logdet_w = np.linalg.slogdet(W)                                       # [S, K]
     i = np.arange(1, d + 1)
-    e_logdet_lam = (digamma(0.5 * (nu[:, None] + 1 - i[None, :])).sum(axis=1)
-                    + d * np.log(2.0) + logdet_w)                # [K]
+    e_logdet_lam = (digamma(0.5 * (nu[..., None] + 1 - i)).sum(axis=-1)
+                    + d * np.log(2.0) + logdet_w)                            # [S, K]
     # (x - m_k)^T W_k (x - m_k) = x^T W_k x - 2 x^T W_k m_k + m_k^T W_k m_k,
     # each term one GEMM over all points and classes (no [N, K, D] temporaries).
-    wm = np.einsum("kij,kj->ki", W, m)                            # [K, D]
-    quad = xx @ W.reshape(k, d * d).T - 2.0 * x @ wm.T + np.sum(m * wm, axis=1)[None, :]
-    maha = nu[None, :] * np.maximum(quad, 0.0) + d / beta[None, :]   # [N, K]
-    return (e_log_pi[None, :] + 0.5 * e_logdet_lam[None, :]
+    wm = np.matmul(W, m[..., None])[..., 0]                                  # [S, K, D]
+    quad = (xx @ W.reshape(s * k, d * d).T - 2.0 * (x @ wm.reshape(s * k, d).T))
+    quad = quad.reshape(n, s, k).transpose(1, 0, 2) + np.sum(m * wm, axis=-1)[:, None, :]
+    maha = nu[:, None, :] * np.maximum(quad, 0.0) + d / beta[:, None, :]     # [S, N, K]
+    return (e_log_pi[:, None, :] + 0.5 * e_logdet_lam[:, None, :]
             - 0.5 * d * _LOG_2PI - 0.5 * maha), e_log_pi, e_logdet_lam
 
 
@@ -228,36 +238,38 @@ def _log_wishart_norm(W, nu):
 
 
 def _elbo(x, r, log_rho, post, prior, e_log_pi, e_logdet_lam):
-    """Evidence lower bound (PRML 10.70-10.77), total over points."""
+    """Evidence lower bound (PRML 10.70-10.77), total over points, per fit [S]."""
     alpha, beta, m, W, nu = post
     m0, beta0, W0inv, nu0, alpha0 = prior
-    k, d = m.shape
+    k, d = m.shape[-2:]
     # E[log p(x, c | ...)] - E[log q(c)] = sum r (log_rho - log r) + log-normaliser slack.
     safe = np.clip(r, 1e-300, None)
-    data_term = np.sum(r * (log_rho - np.log(safe)))
+    data_term = np.sum(r * (log_rho - np.log(safe)), axis=(1, 2))
     # E[log p(pi)] - E[log q(pi)]
-    pi_term = (gammaln(k * alpha0) - k * gammaln(alpha0) + (alpha0 - 1) * e_log_pi.sum()
-               - (gammaln(alpha.sum()) - gammaln(alpha).sum() + ((alpha - 1) * e_log_pi).sum()))
+    pi_term = (gammaln(k * alpha0) - k * gammaln(alpha0) + (alpha0 - 1) * e_log_pi.sum(-1)
+               - (gammaln(alpha.sum(-1)) - gammaln(alpha).sum(-1)
+                  + ((alpha - 1) * e_log_pi).sum(-1)))
     # E[log p(m, Lambda)] - E[log q(m, Lambda)]
     W0 = np.linalg.inv(W0inv)
-    dm = m - m0[None, :]
-    quad = nu * np.einsum("ki,kij,kj->k", dm, W, dm)
-    tr = nu * np.einsum("ij,kji->k", W0inv, W)
+    dm = m - m0
+    quad = nu * np.einsum("ski,skij,skj->sk", dm, W, dm)
+    tr = nu * np.einsum("ij,skji->sk", W0inv, W)
     log_b0 = _log_wishart_norm(W0[None], np.array([nu0]))[0]
     log_bk = _log_wishart_norm(W, nu)
     p_ml = np.sum(0.5 * (d * np.log(beta0 / (2 * np.pi)) + e_logdet_lam - d * beta0 / beta
-                         - beta0 * quad) + log_b0 + 0.5 * (nu0 - d - 1) * e_logdet_lam - 0.5 * tr)
+                         - beta0 * quad) + log_b0 + 0.5 * (nu0 - d - 1) * e_logdet_lam - 0.5 * tr,
+                  axis=-1)
     entropy_wish = -log_bk - 0.5 * (nu - d - 1) * e_logdet_lam + 0.5 * nu * d
     q_ml = np.sum(0.5 * e_logdet_lam + 0.5 * d * np.log(beta / (2 * np.pi)) - 0.5 * d
-                  - entropy_wish)
-    return float(data_term + pi_term + p_ml - q_ml)
+                  - entropy_wish, axis=-1)
+    return data_term + pi_term + p_ml - q_ml
 
 
 def _e_step(x, xx, post, log_bias):
     log_rho, e_log_pi, e_logdet = _expected_log_terms(x, xx, *post)
     if log_bias is not None:
         log_rho = log_rho + log_bias
-    log_r = log_rho - logsumexp(log_rho, axis=1, keepdims=True)
+    log_r = log_rho - logsumexp(log_rho, axis=-1, keepdims=True)
     return np.exp(log_r), log_rho, e_log_pi, e_logdet
 
 
@@ -288,18 +300,27 @@ def kmeanspp_responsibilities(x: np.ndarray, k: int, rng: np.random.Generator,
 
 
 def _iterate(x, xx, post, prior, cfg, log_bias, n_iter):
-    """Up to ``n_iter`` coordinate-ascent sweeps from ``post``; stops early when
-    the ELBO per point changes by less than ``cfg.tol``.  Returns (post, r, elbo, converged)."""
-    prev = -np.inf
-    elbo, converged = -np.inf, False
+    """Up to ``n_iter`` coordinate-ascent sweeps of S fits side by side from
+    ``post`` (arrays with a leading S axis); each fit stops on its own when its
+    ELBO per point changes by less than ``cfg.tol`` (the others sweep on).
+    Returns (post, r [S, N, K], elbo [S], converged [S])."""
+    s = post[0].shape[0]
+    post = tuple(np.array(p, copy=True) for p in post)
+    prev = np.full(s, -np.inf)
+    elbo = np.full(s, -np.inf)
+    converged = np.zeros(s, dtype=bool)
     for _ in range(int(n_iter)):
-        r, log_rho, e_log_pi, e_logdet = _e_step(x, xx, post, log_bias)
-        post = _m_step(x, xx, r, *prior, cfg.reg)
-        elbo = _elbo(x, r, log_rho, post, prior, e_log_pi, e_logdet) / x.shape[0]
-        if abs(elbo - prev) < cfg.tol:
-            converged = True
+        act = np.flatnonzero(~converged)
+        if act.size == 0:
             break
-        prev = elbo
+        sub = tuple(p[act] for p in post)
+        r, log_rho, e_log_pi, e_logdet = _e_step(x, xx, sub, log_bias)
+        sub = _m_step(x, xx, r, *prior, cfg.reg)
+        for p, q in zip(post, sub):
+            p[act] = q
+        elbo[act] = _elbo(x, r, log_rho, sub, prior, e_log_pi, e_logdet) / x.shape[0]
+        converged[act] = np.abs(elbo[act] - prev[act]) < cfg.tol
+        prev[act] = elbo[act]
     r, _, _, _ = _e_step(x, xx, post, log_bias)
     return post, r, elbo, converged
 
@@ -343,19 +364,24 @@ def fit_vbgmm(x, k: int, config: VBGMMConfig = VBGMMConfig(), bias=None,
             None if seed is None else seed + 7919))
         prior = _prior(x, config, scale_resp)
         xx = _outer(x)
-        # Screen every start with a few sweeps, then run the most promising
-        # ones to convergence (the ELBO ranking settles early).
-        fits = [_iterate(x, xx, _m_step(x, xx, r0, *prior, config.reg), prior, config, log_bias,
-                         min(config.screen_iter, config.max_iter)) for r0 in starts]
-        order = np.argsort([-f[2] for f in fits])[:max(int(config.n_keep), 1)]
-        finals = []
-        for i in order:
-            post, r, elbo, converged = fits[i]
-            if not converged and config.max_iter > config.screen_iter:
-                post, r, elbo, _ = _iterate(x, xx, post, prior, config, log_bias,
-                                            config.max_iter - config.screen_iter)
-            finals.append((post, r, elbo))
-    post, r, elbo = max(finals, key=lambda f: f[2])
+        # Screen every start with a few sweeps (all starts side by side), then
+        # run the most promising ones on to convergence.
+        post = _m_step(x, xx, np.stack(starts), *prior, config.reg)
+        post, r, elbo, converged = _iterate(x, xx, post, prior, config, log_bias,
+                                            min(config.screen_iter, config.max_iter))
+        keep = np.argsort(-elbo, kind="stable")[:max(int(config.n_keep), 1)]
+        post, r, elbo, converged = (tuple(p[keep] for p in post), r[keep], elbo[keep],
+                                    converged[keep])
+        more = ~converged if config.max_iter > config.screen_iter else np.zeros_like(converged)
+        if more.any():
+            idx = np.flatnonzero(more)
+            p2, r2, e2, _ = _iterate(x, xx, tuple(p[idx] for p in post), prior, config,
+                                     log_bias, config.max_iter - config.screen_iter)
+            for p, q in zip(post, p2):
+                p[idx] = q
+            r[idx], elbo[idx] = r2, e2
+    best = int(np.argmax(elbo))
+    post, r, elbo = tuple(p[best] for p in post), r[best], float(elbo[best])
     m0, beta0, W0inv, nu0, alpha0 = prior
     posterior = VBGMMPosterior(*post, m0=m0, beta0=beta0, W0inv=W0inv, nu0=nu0,
                                alpha0=alpha0, elbo=elbo)
@@ -369,6 +395,7 @@ def responsibilities(x, posterior: VBGMMPosterior, bias=None) -> np.ndarray:
         raise ValueError(f"x has {x.shape[1]} dimensions, the model {posterior.d}")
     bias = check_bias(bias, x.shape[0], posterior.k)
     log_bias = None if bias is None else np.log(np.clip(bias, 1e-300, None))
-    post = (posterior.alpha, posterior.beta, posterior.m, posterior.W, posterior.nu)
+    post = tuple(p[None] for p in (posterior.alpha, posterior.beta, posterior.m, posterior.W,
+                                   posterior.nu))
     r, _, _, _ = _e_step(x, _outer(x), post, log_bias)
-    return r
+    return r[0]
