@@ -227,8 +227,8 @@ class GMM(srk.Module):
             np.savetxt(out / f"acc_{mode}.txt", [metrics["accuracy"]], fmt="%.6f")
         np.savetxt(out / f"class_{mode}.txt", shown, fmt="%d")
         np.savetxt(out / f"Pdz_{mode}.txt", resp, fmt="%.6g")
-        np.savetxt(out / f"mu_{mode}.txt", mu, fmt="%.6f")
-        np.savetxt(out / f"means_{mode}.txt", means, fmt="%.6f")
+        srk.savetxt_fixed(out / f"mu_{mode}.txt", mu, 6)
+        srk.savetxt_fixed(out / f"means_{mode}.txt", means, 6)
         if mode == "learn":
             with open(out / "model.pickle", "wb") as f:
                 pickle.dump({"posterior": self.posterior.to_dict(),

@@ -6,9 +6,11 @@ GMM's class means back as the prior mean of each point.
     vae1.update()
 
 Each ``update`` in "learn" mode trains the networks (``itr`` passes over the
-data in minibatches of ``batch_size``; the first update starts from fresh
-weights, later ones continue from the current weights, with the same Adam
-state) maximising  E_q[log p(o|z)] - KL_param * KL(q(z|o) || N(mu, I)),
+data in minibatches of ``batch_size``, all passes in one compiled call; the
+first update starts from fresh weights, later ones continue from the current
+weights, with the same Adam state; ``fresh_start=True`` restarts every update
+from fresh weights, as Serket's own VAE does — over 5 seeds it moved the
+final accuracy by +-0.02 per seed with no gain in the median) maximising  E_q[log p(o|z)] - KL_param * KL(q(z|o) || N(mu, I)),
 where mu [N, latent_dim] is the backward message (zero until one arrives).
 It then sends the posterior means z [N, latent_dim] forward and the
 reconstructions [N, M] back to the observation.
@@ -42,11 +44,12 @@ from common.training import progress, write_json
 from common.validation import check_int
 
 from . import serket as srk
-from .vae_model import VAENetConfig, VAENets, make_encode, make_train_epoch
+from .vae_model import VAENetConfig, VAENets, make_encode, make_train_update
 
 __all__ = ["VAE", "VAEConfig"]
 
 MODES = ("learn", "recog")
+PASSES_PER_CALL = 50   # passes over the data per call of the compiled update
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class VAEConfig:
             GMM); "sample" sends one posterior sample (Serket).
         obs_dist: "bernoulli", "gaussian", or "auto" (Bernoulli when every
             observation lies in [0, 1], else Gaussian with unit variance).
+        fresh_start: every "learn" update trains from fresh weights and a
+            fresh Adam state, as Serket's VAE does (True), or continues from
+            the last update's weights (False).
         jit_compile: compile the training step with XLA (about 10% faster on CPU).
         seed: seeds weights, minibatch order and sampling (None: unseeded).
         verbose: show a progress bar per update.
@@ -84,6 +90,7 @@ class VAEConfig:
     learning_rate: float = 3e-3
     send: str = "mean"
     obs_dist: str = "auto"
+    fresh_start: bool = False
     jit_compile: bool = True
     seed: Optional[int] = None
     verbose: bool = False
@@ -110,10 +117,6 @@ class VAEConfig:
                              f"got {self.obs_dist!r}")
 
 
-def _save_txt(path: Path, arr: np.ndarray, fmt: str) -> None:
-    np.savetxt(path, arr, fmt=fmt)
-
-
 class VAE(srk.Module):
     """Serket VAE module (see the module docstring)."""
 
@@ -129,7 +132,8 @@ class VAE(srk.Module):
         super().__init__(name, learnable=(mode == "learn"))
         self._nets: Optional[VAENets] = None
         self._optimizer = None
-        self._epoch_fn = None
+        self._update_fn = None
+        self._update_shape = None
         self._encode_fn = None
         self._rng: Optional[tf.random.Generator] = None
         self._n_updates = 0
@@ -216,20 +220,31 @@ class VAE(srk.Module):
                 raise ValueError(f"{self.get_name()} was trained on dimension "
                                  f"{self._nets.config.x_dim}, got {data.shape[1]}")
             batch = n if c.batch_size is None else min(int(c.batch_size), n)
-            if self._epoch_fn is None:
-                self._epoch_fn = make_train_epoch(self._nets, self._optimizer, batch,
-                                                  float(c.KL_param), bool(c.jit_compile))
+            if self._update_fn is None or self._update_shape != (n, batch):
+                self._update_shape = (n, batch)
+                self._update_fn = make_train_update(self._nets, self._optimizer, n, batch,
+                                                    float(c.KL_param), bool(c.jit_compile))
             seed = None if c.seed is None else int(c.seed) * 1000 + self._n_updates
             if seed is not None:
                 self._rng.reset_from_seed(seed)
+            if c.fresh_start and self._n_updates > 0:
+                self._nets.reinitialize(self._rng)
+                for v in self._optimizer.variables:     # Adam's moments and step count
+                    if v.name != "learning_rate":
+                        v.assign(tf.zeros_like(v))
             rng = np.random.default_rng(seed)
             mu_t = tf.constant(mu)
-            bar = progress(range(int(c.itr)), desc=f"{self.get_name()} update "
+            # Each pass's shuffle drawn up front (the same draws, in the same
+            # order, as one permutation per pass); the passes run in chunks of
+            # PASSES_PER_CALL, one call each (the bar advances per chunk).
+            perms = np.stack([rng.permutation(n).astype(np.int32) for _ in range(int(c.itr))])
+            bar = progress(total=int(c.itr), desc=f"{self.get_name()} update "
                            f"{self._n_updates}", verbose=c.verbose)
-            with zs.random_source(self._rng):     # the draws traced in the epoch
-                for epoch in bar:
-                    perm = tf.constant(rng.permutation(n).astype(np.int32))
-                    losses.append(float(self._epoch_fn(x, mu_t, perm)))
+            with bar, zs.random_source(self._rng):   # the draws traced in the update
+                for lo in range(0, int(c.itr), PASSES_PER_CALL):
+                    chunk = perms[lo:lo + PASSES_PER_CALL]
+                    losses += [float(v) for v in self._update_fn(x, mu_t, tf.constant(chunk))]
+                    bar.update(chunk.shape[0])
         else:
             if self._nets is None:
                 self._load(data)
@@ -246,8 +261,8 @@ class VAE(srk.Module):
     def _write(self, z, x_hat, losses, seconds) -> None:
         out = self._make_save_dir()
         mode = self.config.mode
-        _save_txt(out / f"z_{mode}.txt", z, "%.6f")
-        _save_txt(out / f"x_hat_{mode}.txt", x_hat, "%.4f")
+        srk.savetxt_fixed(out / f"z_{mode}.txt", z, 6)             # = np.savetxt(fmt="%.6f")
+        srk.savetxt_fixed(out / f"x_hat_{mode}.txt", x_hat, 4)     # = np.savetxt(fmt="%.4f")
         record = {"update": self._n_updates, "mode": mode, "seconds": seconds}
         if mode == "learn":
             self._loss_rows += [(self._n_updates, i + 1, l) for i, l in enumerate(losses)]

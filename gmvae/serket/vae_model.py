@@ -27,7 +27,7 @@ from common import zs
 from common.validation import check_int
 
 __all__ = ["VAENetConfig", "VAENets", "generative_net", "variational_net",
-           "serket_bound", "make_train_epoch", "make_encode"]
+           "serket_bound", "make_train_epoch", "make_train_update", "make_encode"]
 
 OBS_DISTS = ("bernoulli", "gaussian")
 
@@ -77,6 +77,17 @@ class VAENets:
     @property
     def trainable_variables(self):
         return tuple(self.q_store.trainable_variables) + tuple(self.gen_store.trainable_variables)
+
+    def reinitialize(self, generator: tf.random.Generator) -> None:
+        """Fresh weights in place (kernels truncated normal, biases zero),
+        drawn from ``generator``; the traced functions stay valid."""
+        std = self.config.weight_stddev
+        for v in self.trainable_variables:
+            if v.name.split(":")[0].endswith("kernel"):
+                # tf.random.Generator.truncated_normal: cut at 2 std, like the initializer.
+                v.assign(generator.truncated_normal(v.shape, stddev=std, dtype=v.dtype))
+            else:
+                v.assign(tf.zeros_like(v))
 
     def checkpoint(self, **extra) -> tf.train.Checkpoint:
         return tf.train.Checkpoint(gen=self.gen_store, q=self.q_store, **extra)
@@ -175,6 +186,51 @@ def make_train_epoch(nets: VAENets, optimizer, batch_size: int, alpha: float,
         return total / tf.cast(n, tf.float32)
 
     return epoch
+
+
+def make_train_update(nets: VAENets, optimizer, n: int, batch_size: int, alpha: float,
+                      jit_compile: bool = False):
+    """A tf.function running a whole update: every pass over the data in one call.
+
+    ``update(o [n, x_dim], prior_mean [n, z_dim], perms [itr, n] int32)`` runs
+    ``itr`` passes; pass ``e`` visits the rows in the order ``perms[e]`` in
+    minibatches of ``batch_size`` (the last, smaller batch included, as Serket
+    does), one Adam step each, and the call returns the mean loss of every
+    pass, [itr] (-bound per point).  Same steps as :func:`make_train_epoch`
+    called ``itr`` times, without a Python round trip per pass; traced without
+    AutoGraph (the loop over passes is an explicit ``tf.while_loop``, the
+    minibatches of a pass are unrolled: ``n`` is fixed).  ``jit_compile``
+    compiles each step with XLA.
+    """
+    variables = nets.trainable_variables
+    n, batch_size = int(n), int(min(batch_size, n))
+    bounds = [(b, min(b + batch_size, n)) for b in range(0, n, batch_size)]
+
+    def step_fn(o, mu):
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(serket_bound(nets, o, mu, alpha))
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    step = tf.function(step_fn, jit_compile=jit_compile, autograph=False)
+
+    def update_fn(o, prior_mean, perms):
+        itr = tf.shape(perms)[0]
+        losses = tf.TensorArray(tf.float32, size=itr)
+
+        def body(e, losses):
+            perm = perms[e]
+            total = tf.constant(0.0)
+            for lo, hi in bounds:
+                idx = perm[lo:hi]
+                total += step(tf.gather(o, idx), tf.gather(prior_mean, idx)) * float(hi - lo)
+            return e + 1, losses.write(e, total / float(n))
+
+        _, losses = tf.while_loop(lambda e, _: e < itr, body, (tf.constant(0), losses))
+        return losses.stack()
+
+    return tf.function(update_fn, autograph=False, reduce_retracing=True)
 
 
 def make_encode(nets: VAENets):
