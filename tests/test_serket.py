@@ -375,3 +375,14 @@ def test_mnist_subset_draws_from_the_training_part_of_an_official_split(tmp_path
     assert x.shape == (200, 784) and np.bincount(y, minlength=10).min() >= 20
     train = {bytes(np.rint(r * 255).astype(np.uint8)) for r in s.x_train[:300]}
     assert all(bytes(np.rint(r * 255).astype(np.uint8)) in train for r in x)
+
+
+def test_savetxt_fixed_writes_what_np_savetxt_writes(tmp_path):
+    rng = np.random.default_rng(0)
+    cases = [(rng.random((30, 7)).astype(np.float32), 4), (rng.standard_normal((20, 5)) * 30, 6),
+             (np.array([[-1e-7, 0.0, 1.0, -12.5, 99.99996]]), 4), (np.arange(5.0), 0),
+             (rng.standard_normal((4, 3)) * 1e6, 2), (np.array([[np.nan, 1.0]]), 3)]
+    for arr, d in cases:
+        srk.savetxt_fixed(tmp_path / "a.txt", arr, d)
+        np.savetxt(tmp_path / "b.txt", arr, fmt=f"%.{d}f")
+        assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
