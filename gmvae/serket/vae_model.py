@@ -27,7 +27,7 @@ from common import zs
 from common.validation import check_int
 
 __all__ = ["VAENetConfig", "VAENets", "generative_net", "variational_net",
-           "serket_bound", "make_train_epoch", "make_train_update", "make_encode"]
+           "serket_bound", "make_train_update", "make_encode"]
 
 OBS_DISTS = ("bernoulli", "gaussian")
 
@@ -155,39 +155,6 @@ def serket_bound(nets: VAENets, o, prior_mean, alpha: float = 1.0, n_particles: 
 
 
 # ----------------------------------------------------------------------------- learning
-def make_train_epoch(nets: VAENets, optimizer, batch_size: int, alpha: float,
-                     jit_compile: bool = False):
-    """A tf.function running one pass over shuffled minibatches.
-
-    ``epoch(o [N, x_dim], prior_mean [N, z_dim], perm [N] int32)`` applies one
-    Adam step per minibatch of ``batch_size`` rows (the last, smaller batch
-    included, as Serket does) and returns the mean loss (-bound per point).
-    ``jit_compile`` compiles each step with XLA.
-    """
-    variables = nets.trainable_variables
-
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def step(o, mu):
-        with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(serket_bound(nets, o, mu, alpha))
-        grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables))
-        return loss
-
-    @tf.function(reduce_retracing=True)
-    def epoch(o, prior_mean, perm):
-        n = tf.shape(perm)[0]
-        n_batches = (n + batch_size - 1) // batch_size
-        total = tf.constant(0.0)
-        for b in tf.range(n_batches):
-            idx = perm[b * batch_size: tf.minimum((b + 1) * batch_size, n)]
-            loss = step(tf.gather(o, idx), tf.gather(prior_mean, idx))
-            total += loss * tf.cast(tf.shape(idx)[0], tf.float32)
-        return total / tf.cast(n, tf.float32)
-
-    return epoch
-
-
 def make_train_update(nets: VAENets, optimizer, n: int, batch_size: int, alpha: float,
                       jit_compile: bool = False):
     """A tf.function running a whole update: every pass over the data in one call.
@@ -196,8 +163,7 @@ def make_train_update(nets: VAENets, optimizer, n: int, batch_size: int, alpha: 
     ``itr`` passes; pass ``e`` visits the rows in the order ``perms[e]`` in
     minibatches of ``batch_size`` (the last, smaller batch included, as Serket
     does), one Adam step each, and the call returns the mean loss of every
-    pass, [itr] (-bound per point).  Same steps as :func:`make_train_epoch`
-    called ``itr`` times, without a Python round trip per pass; traced without
+    pass, [itr] (-bound per point).  No Python round trip per pass; traced without
     AutoGraph (the loop over passes is an explicit ``tf.while_loop``, the
     minibatches of a pass are unrolled: ``n`` is fixed).  ``jit_compile``
     compiles each step with XLA.
