@@ -239,16 +239,7 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
             out["gmvae_step_over_vae_step_median"], 1.05, higher=False),
         "vae_fraction_of_sgemm_ge_0.60": _target(out["vae_fraction_of_sgemm"], 0.60),
     }
-    out["vae_step_parts"] = _step_parts(trainers[("normal", False)])
-    parts = out["vae_step_parts"]
-    parts["sgemm_gflops"] = _sgemm_gflops()
-    # The share of the sgemm rate the step would reach if everything but its
-    # GEMMs cost nothing (and if Adam alone were added).
-    parts["gemms_only_fraction_of_sgemm"] = (
-        flops * batch_size / parts["gemms_ms"] / 1e6 / parts["sgemm_gflops"])
-    parts["gemms_and_adam_fraction_of_sgemm"] = (
-        flops * batch_size / (parts["gemms_ms"] + parts["adam_ms"]) / 1e6
-        / parts["sgemm_gflops"])
+    parts = out["vae_step_parts"] = _step_parts(trainers[("normal", False)], flops)
     out["mixture_density_us"] = _mixture_density_us(batch_size, cfg.n_clusters,
                                                     cfg.latent_dim)
     out["mixture_density_us"]["note"] = ("value + gradient of log sum_k pi_k N(h; mu_k, "
@@ -285,7 +276,7 @@ def throughput_only(out_dir="runs/bench_throughput", repeats=7, data_path=None,
     return result
 
 
-def _step_parts(trainer, iters=40, repeats=7) -> dict:
+def _step_parts(trainer, flops_per_image, iters=40, repeats=7) -> dict:
     """Milliseconds of the parts of one VAE training step, each timed alone in a
     ``tf.while_loop`` of ``iters`` (median of ``repeats``): the step's GEMMs
     on fixed inputs (forward, weight and input gradients, the shapes of the
@@ -346,9 +337,14 @@ def _step_parts(trainer, iters=40, repeats=7) -> dict:
     out = {"batch_size": b, "full_step_ms": float(np.median(full)),
            "gemms_ms": ms(gemms), "adam_ms": ms(adam)}
     out["rest_ms"] = out["full_step_ms"] - out["gemms_ms"] - out["adam_ms"]
-    out["gemm_gflops"] = b * vae_flops_per_image(
-        cfg.n_pixels, tuple(cfg.enc_hidden), tuple(cfg.dec_hidden), cfg.latent_dim
-    ) / out["gemms_ms"] / 1e6
+    out["gemm_gflops"] = b * flops_per_image / out["gemms_ms"] / 1e6
+    out["sgemm_gflops"] = _sgemm_gflops()
+    # The share of the sgemm rate the step would reach if everything but its
+    # GEMMs cost nothing (and if Adam alone were added).
+    out["gemms_only_fraction_of_sgemm"] = out["gemm_gflops"] / out["sgemm_gflops"]
+    out["gemms_and_adam_fraction_of_sgemm"] = (
+        b * flops_per_image / (out["gemms_ms"] + out["adam_ms"]) / 1e6
+        / out["sgemm_gflops"])
     return out
 
 

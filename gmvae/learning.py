@@ -179,10 +179,7 @@ class Trainer:
             cost += cfg.neighbour_weight * neighbour_consistency(
                 model, q_bn["h_mean"], model.encode_mean(x_nn))
         if cfg.augment_weight and model.has_clusters:
-            x_aug = random_affine(tf.gather(self.x_train, idx),
-                                  seed + tf.constant([4, 0], seed.dtype),
-                                  max_rotation=cfg.augment_rotation,
-                                  max_shear=cfg.augment_shear)
+            x_aug = self._distort(tf.gather(self.x_train, idx), seed, 4)
             x_aug = binarize_dynamic(x_aug, seed + tf.constant([5, 0], seed.dtype))
             cost += cfg.augment_weight * augmentation_consistency(
                 model, q_bn["h_mean"], model.encode_mean(x_aug))
@@ -194,9 +191,7 @@ class Trainer:
                                                   maxval=n_l, dtype=tf.int64)
                 x_l, z_l = tf.gather(x_l, idx), tf.gather(z_l, idx)
             if cfg.labelled_augment:
-                x_l = random_affine(x_l, seed + tf.constant([6, 0], seed.dtype),
-                                    max_rotation=cfg.augment_rotation,
-                                    max_shear=cfg.augment_shear)
+                x_l = self._distort(x_l, seed, 6)
             x_l = binarize_dynamic(x_l, seed + tf.constant([1, 0], seed.dtype))
             cost += cfg.labelled_weight * tf.reduce_mean(
                 -labelled_lower_bound(model, x_l, z_l))
@@ -205,6 +200,13 @@ class Trainer:
         # labelled term wore held-out accuracy down through the phase, with or
         # without labelled_augment: see gmvae.variants).
         return bound_cost + self.regularizer_scale * cost, tf.reduce_mean(lower_bound)
+
+    def _distort(self, x, seed, stream):
+        """The augmentation's random affine distortion of images ``[b, 784]``,
+        seeded by ``seed`` shifted by ``stream`` (one stream per use)."""
+        return random_affine(x, seed + tf.constant([stream, 0], seed.dtype),
+                             max_rotation=self.config.augment_rotation,
+                             max_shear=self.config.augment_shear)
 
     def autoencoder_loss(self, x, seed, idx):
         del seed, idx
