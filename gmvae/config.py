@@ -28,7 +28,7 @@ RESUME_IGNORED_FIELDS = ("epochs", "verbose", "is_samples", "eval_every", "monit
 # Fields added after runs had been stored; their defaults reproduce what those
 # runs did, so a stored configuration without them still matches (resume, the
 # benchmark's reuse of finished runs).
-ADDED_FIELDS = ("labelled_augment",)
+ADDED_FIELDS = ("labelled_augment", "generative_weight", "generative_per_cluster")
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,19 @@ class GMVAEConfig:
             labels act as many more and the encoder cannot memorise them.
             Default False.
 
+    Components that generate what they hold (assignment part 3, issue 11)
+        generative_weight: weight of the generative-consistency term
+            E_k E_{h ~ p(h|z=k)}[ -log p(z = k | m(f(h))) ]: each component's
+            draws, decoded (f, the Bernoulli means) and encoded again (m, the
+            mean of q(h|x)), should be claimed by the component that drew them
+            (InfoGAN's variational bound on the mutual information between the
+            cluster and the image it generates, with the model's own q(h|x)
+            and p(z|h) as the recognition net). It trains the decoder and the
+            encoder, not the prior; it stays on in the prior-EM phase.
+            0 = off. Default 0.
+        generative_per_cluster: draws per component per step for that term.
+            Default 10.
+
     Data and evaluation
         data_path: MNIST location (None = the bundled 5,000-image subset; see
             :func:`common.data.read_mnist` for the formats).
@@ -179,6 +192,8 @@ class GMVAEConfig:
     labelled_weight: float = 1.0
     labelled_batch_size: int = 50
     labelled_augment: bool = False
+    generative_weight: float = 0.0
+    generative_per_cluster: int = 10
     data_path: Optional[str] = None
     split: Optional[str] = None
     n_test: Optional[int] = None
@@ -256,9 +271,10 @@ class GMVAEConfig:
             raise ValueError(f"final_learning_rate must be None or > 0, got "
                              f"{self.final_learning_rate!r}")
         check_int("n_neighbours", self.n_neighbours)
+        check_int("generative_per_cluster", self.generative_per_cluster)
         for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
                      "augment_weight", "augment_rotation", "augment_shear",
-                     "labelled_weight"):
+                     "labelled_weight", "generative_weight"):
             check_number(name, getattr(self, name))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")

@@ -54,7 +54,8 @@ from .optim import Adam
 from .pretrain import autoencoder_loss, fit_gmm_prior
 from .augment import random_affine
 from .prior_em import prior_m_step
-from .regularizers import (augmentation_consistency, nearest_neighbours,
+from .regularizers import (augmentation_consistency, generative_consistency,
+                           nearest_neighbours,
                            neighbour_consistency, regularizer_terms, uses_regularizers,
                            weighted_penalty)
 from .semisupervised import labelled_lower_bound, select_labelled
@@ -195,6 +196,10 @@ class Trainer:
             x_l = binarize_dynamic(x_l, seed + tf.constant([1, 0], seed.dtype))
             cost += cfg.labelled_weight * tf.reduce_mean(
                 -labelled_lower_bound(model, x_l, z_l))
+        if cfg.generative_weight and model.has_clusters:
+            # On in every phase: it is about p(h|z), which the EM phase refits.
+            bound_cost += cfg.generative_weight * generative_consistency(
+                model, cfg.generative_per_cluster, seed + tf.constant([7, 0], seed.dtype))
         # In the prior-EM phase (scale 0) the bound alone trains the nets: the
         # regularisers and the labelled term are switched off (kept on, the
         # labelled term wore held-out accuracy down through the phase, with or

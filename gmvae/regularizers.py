@@ -38,8 +38,11 @@ Training schemes that are not loss terms live in :mod:`gmvae.pretrain`
 """
 import tensorflow as tf
 
+from .model import cluster_log_posterior
+
 __all__ = ["regularizer_terms", "weighted_penalty", "uses_regularizers",
-           "neighbour_consistency", "augmentation_consistency", "nearest_neighbours"]
+           "neighbour_consistency", "augmentation_consistency", "generative_consistency",
+           "nearest_neighbours"]
 
 
 def regularizer_terms(model, q_bn):
@@ -113,3 +116,24 @@ def uses_regularizers(config) -> bool:
     separately), so the step skips computing terms that would be dropped."""
     return bool(config.pull_weight or config.balance_weight or config.entropy_weight)
 
+
+
+def generative_consistency(model, per_cluster, seed):
+    """E_k E_{h ~ p(h|z=k)}[ -log p(z = k | m(f(h))) ] -> scalar.
+
+    ``per_cluster`` draws h ~ N(mu_k, sigma_k^2) per component k ``[K * n, D]``
+    are decoded to Bernoulli means f(h) ``[K * n, 784]``, encoded again to the
+    means m of q(h | x) and scored by the model's own cluster posterior.  The
+    prior's parameters are held fixed here (they follow the bound and its EM
+    step); the decoder learns to draw, from every point a component puts
+    mass on, a digit the encoder files under that component, and the encoder
+    to file it there (InfoGAN's mutual-information bound, Chen et al., 2016).
+    """
+    pi_logits, h_means, h_logstds = (tf.stop_gradient(v) for v in model.prior_params())
+    k = tf.shape(h_means)[0]
+    z = tf.repeat(tf.eye(k), per_cluster, axis=0)                       # [K n, K]
+    eps = tf.random.stateless_normal(tf.shape(tf.matmul(z, h_means)), seed)
+    h = tf.matmul(z, h_means) + tf.exp(tf.matmul(z, h_logstds)) * eps   # [K n, D]
+    h_again = model.encode_mean(model.decode_mean(h))
+    log_r = cluster_log_posterior(h_again, pi_logits, h_means, h_logstds)
+    return -tf.reduce_mean(tf.reduce_sum(z * log_r, -1))

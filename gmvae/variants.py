@@ -18,8 +18,10 @@
 ``semi``           ``pretrain_aug`` + 10 labelled images per class with z
                    observed (labelled bound weighted 5, each labelled image
                    distorted afresh whenever it is drawn, ``labelled_augment``;
-                   off in the final prior-EM phase like the regularisers); one
-                   run (the labels already pin each class to its cluster)
+                   off in the final prior-EM phase like the regularisers),
+                   and the generative-consistency term (weight 50, kept on in
+                   that phase); one run (the labels already pin each class
+                   to its cluster)
 =================  ==========================================================
 
 Why ``pretrain_aug`` trains longer and faster.  With the regularisers weighted
@@ -86,6 +88,25 @@ prior-EM phase wore accuracy down through the phase (0.961 -> 0.887), as it
 had without distortion; and distorting half of the unlabelled bound's images
 too cut accuracy to 0.844 at the same test bound.
 
+Why ``semi`` adds the generative-consistency term.  With the distorted labels
+the purity of what the components generate still sat near 0.93, and the
+component fits were not the cause: on seed 1 (1,000 draws per component)
+the model's own posterior, applied to the decoded draws, gave them back to
+their component 96 % of the time, the classifier 93 %; the misses were
+draws decoded as a blend (a 9 drawn as a 4, a 5 as a 3 or an 8, a 2 as a 3
+or an 8).  Nothing in the bound asks that every point a component puts mass
+on decode to that component's digit.  The term does: each step decodes 10
+draws per component, encodes them again and adds 50 x the cross-entropy of
+p(z | h) against the component they came from (``generative_weight``,
+:func:`gmvae.regularizers.generative_consistency`; InfoGAN's mutual-
+information bound, recognised by the model's own q(h|x) and p(z|h)).  It
+trains the encoder and decoder only -- the prior stays the bound's and its
+EM step's -- and stays on in the prior-EM phase, where p(h | z) takes its
+final shape.  In a single run on seed 1 it took generative purity from 0.936
+to 0.970 (worst row 0.85 -> 0.89) at held-out accuracy 0.945 (0.946 before),
+for a test bound 1.8 nats lower (-105.1 against -103.3): the decoder trades
+a little likelihood for prototypical digits.
+
 Lengths.  Every preset counts its epochs in rounds of 4,000 images
 (``epoch_images``, the bundled training split), drawn afresh from the training
 set each round: on the full MNIST's 60,000 training images a preset takes the
@@ -119,7 +140,7 @@ _VARIANTS = {
     "pretrain_aug_no_em": dict(_AUGMENT_NO_EM, n_init=2),
     "pretrain_aug": dict(_AUGMENT, n_init=2),
     "semi": dict(_AUGMENT, labels_per_class=10, labelled_weight=5.0,
-                 labelled_augment=True),
+                 labelled_augment=True, generative_weight=50.0),
 }
 VARIANTS = {name: dict(values, epoch_images=PRESET_EPOCH_IMAGES)
             for name, values in _VARIANTS.items()}

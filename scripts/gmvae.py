@@ -69,10 +69,11 @@ def build_parser():
     p.add_argument("--strategy", choices=["one_device", "mirrored", "multi_worker"],
                    default=DEFAULTS.strategy)
     for name in ("pretrain_epochs", "pi_fixed_epochs", "labels_per_class", "n_neighbours",
-                 "lr_decay_epochs", "n_init", "prior_em_epochs"):
+                 "lr_decay_epochs", "n_init", "prior_em_epochs", "generative_per_cluster"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     for name in ("pull_weight", "balance_weight", "entropy_weight", "neighbour_weight",
-                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight"):
+                 "augment_weight", "augment_rotation", "augment_shear", "labelled_weight",
+                 "generative_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
     p.add_argument("--labelled-augment", action=argparse.BooleanOptionalAction,
                    default=None,
@@ -101,7 +102,7 @@ def config_from_args(args) -> GMVAEConfig:
         "balance_weight", "entropy_weight", "neighbour_weight", "augment_weight",
         "augment_rotation", "augment_shear", "labelled_weight", "n_neighbours", "epochs", "learning_rate",
         "final_learning_rate", "lr_decay_epochs", "n_init", "prior_em_epochs",
-        "labelled_augment")
+        "labelled_augment", "generative_weight", "generative_per_cluster")
         if getattr(args, k) is not None}
     if args.epoch_images is not None:
         overrides["epoch_images"] = args.epoch_images or None

@@ -193,3 +193,33 @@ def test_augmentation_consistency_is_zero_only_for_equal_codes(model):
     h = tf.random.stateless_normal([8, model.config.latent_dim], [0, 1])
     assert abs(float(augmentation_consistency(model, h, h))) < 1e-5
     assert float(augmentation_consistency(model, h, h + 3.)) > 1e-3
+
+
+@pytest.mark.rubric("P3.R4", "P3.Bonus.3")
+def test_generative_consistency_trains_the_nets_not_the_prior(model):
+    """The term scores each component's decoded-and-re-encoded draws by the
+    model's own p(z|h): a cross-entropy (>= 0, at most log K for a uniform
+    posterior on average here), with gradients for the decoder and the encoder
+    and none for (pi, mu, sigma)."""
+    from gmvae.regularizers import generative_consistency
+    prior = set(id(v) for v in model.prior_params())
+    variables = list(model.trainable_variables)
+    with tf.GradientTape() as tape:
+        term = generative_consistency(model, 4, tf.constant([0, 3], tf.int64))
+    grads = tape.gradient(term, variables)
+    assert term.shape == () and 0. <= float(term) < 20.
+    got = {v.name.split(":")[0]: g is not None and float(tf.reduce_sum(tf.abs(g))) > 0
+           for v, g in zip(variables, grads) if id(v) not in prior}
+    assert any(got[n] for n in got if "dec" in n or "x_logits" in n), got
+    assert any(got[n] for n in got if n.startswith("q")), got
+    assert all(g is None for v, g in zip(variables, grads) if id(v) in prior)
+    # Seeded: the same draws give the same value.
+    again = generative_consistency(model, 4, tf.constant([0, 3], tf.int64))
+    assert float(again) == pytest.approx(float(term), rel=1e-6)
+
+
+def test_generative_consistency_config_is_checked():
+    with pytest.raises(ValueError, match="generative_per_cluster"):
+        GMVAEConfig(**TINY, generative_per_cluster=0)
+    with pytest.raises(ValueError, match="generative_weight"):
+        GMVAEConfig(**TINY, generative_weight=-1.)
