@@ -159,7 +159,8 @@ def _mixture_density_us(batch_size, n_clusters=10, latent_dim=40, iters=300, rep
 
 
 def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, True),
-                       verbose=False, **config_overrides) -> dict:
+                       verbose=False, scaling_batches=(50, 100, 200, 400),
+                       **config_overrides) -> dict:
     """Training images/s of the plain VAE and the GMVAE, side by side.
 
     Both use the same training call (``steps_per_call`` steps per
@@ -168,7 +169,9 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
     TensorFlow's own float32 GEMM at n = 2048 is timed too (so that the VAE's
     GEMM rate is set against what this machine delivers at that moment).  The
     ``*_median`` figures (medians of the interleaved repeats) are what the
-    issue's targets read; the best of the repeats is kept too (as ``timeit``
+    issue's targets read; ``scaling_batches`` (None: skipped) times the VAE
+    step at other batch sizes (:func:`_step_scaling`); the best of the repeats
+    is kept too (as ``timeit``
     advises: slower repeats measure interference from other jobs on a shared
     machine, not the code), and every sample.
     """
@@ -240,6 +243,9 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
         "vae_fraction_of_sgemm_ge_0.60": _target(out["vae_fraction_of_sgemm"], 0.60),
     }
     parts = out["vae_step_parts"] = _step_parts(trainers[("normal", False)], flops)
+    if scaling_batches:
+        out["vae_step_scaling"] = _step_scaling(x_train, flops, scaling_batches, parts,
+                                                **config_overrides)
     out["mixture_density_us"] = _mixture_density_us(batch_size, cfg.n_clusters,
                                                     cfg.latent_dim)
     out["mixture_density_us"]["note"] = ("value + gradient of log sum_k pi_k N(h; mu_k, "
@@ -256,6 +262,12 @@ def measure_throughput(x_train, batch_size=100, repeats=5, jit_options=(False, T
               {k: round(v, 1) for k, v in out["mixture_density_us"].items()
                if k != "note"})
         print("  VAE step parts, ms:", {k: round(v, 3) for k, v in parts.items()})
+        if "vae_step_scaling" in out:
+            sc = out["vae_step_scaling"]
+            print(f"  VAE step = {sc['fixed_ms']:.2f} ms + {sc['per_image_us']:.1f} us x "
+                  f"batch; per-image part at {sc['marginal_fraction_of_sgemm']:.0%} of "
+                  f"sgemm; ceiling at batch {sc['ceiling_batch']} with only Adam fixed: "
+                  f"{sc['ceiling_with_only_adam_fixed_fraction_of_sgemm']:.0%}")
         for line in STEP_CHANGES:
             print("  changed:", line)
     return out
@@ -346,6 +358,50 @@ def _step_parts(trainer, flops_per_image, iters=40, repeats=7) -> dict:
         b * flops_per_image / (out["gemms_ms"] + out["adam_ms"]) / 1e6
         / out["sgemm_gflops"])
     return out
+
+
+def _step_scaling(x_train, flops_per_image, batches, parts, repeats=5,
+                  **config_overrides) -> dict:
+    """The VAE step's milliseconds against its batch size, fitted as
+    ``fixed_ms + per_image_us * batch / 1000`` (least squares over
+    ``batches``, each the median of ``repeats`` epochs after two warm-ups).
+
+    The per-image part is what the step's arithmetic costs at the margin
+    (GEMMs and element-wise work that grow with the batch); the fixed part
+    is what every step pays whatever its batch (the Adam update of all the
+    weights, kernel launches).  From them: the share of the sgemm rate at the
+    margin, and the most a batch-100 step could reach with only Adam
+    (``parts["adam_ms"]``) left of its fixed cost.  Images per epoch: the
+    largest multiple of every batch that ``x_train`` holds.
+    """
+    lcm = int(np.lcm.reduce(np.asarray(batches)))
+    n = (len(x_train) // lcm) * lcm
+    if n == 0:
+        raise ValueError(f"x_train has {len(x_train)} images, fewer than one batch of "
+                         f"each of {tuple(batches)} (least common multiple {lcm})")
+    step_ms = {}
+    for b in batches:
+        cfg = GMVAEConfig(prior="normal", batch_size=int(b), verbose=False,
+                          **{k: v for k, v in config_overrides.items()
+                             if k != "batch_size"})
+        tr = Trainer(cfg, x_train[:n])
+        for warm in range(2):
+            tr.run_epoch(warm)
+        ms = [tr.run_epoch(200 + r)[1] / tr.steps_per_epoch * 1e3 for r in range(repeats)]
+        step_ms[str(int(b))] = float(np.median(ms))
+    bs = np.asarray(batches, np.float64)
+    per_image_ms, fixed_ms = np.polyfit(bs, [step_ms[str(int(b))] for b in batches], 1)
+    sgemm = _sgemm_gflops()
+    marginal = flops_per_image / (per_image_ms * 1e-3) / 1e9
+    b0 = parts["batch_size"]
+    with_adam = b0 * flops_per_image / ((per_image_ms * b0 + parts["adam_ms"]) * 1e-3) / 1e9
+    return {"batches": [int(b) for b in batches], "images_per_epoch": n,
+            "step_ms": step_ms, "fixed_ms": float(fixed_ms),
+            "per_image_us": float(per_image_ms * 1e3),
+            "marginal_gflops": float(marginal), "sgemm_gflops": float(sgemm),
+            "marginal_fraction_of_sgemm": float(marginal / sgemm),
+            "ceiling_batch": int(b0),
+            "ceiling_with_only_adam_fixed_fraction_of_sgemm": float(with_adam / sgemm)}
 
 
 def _determinism_cost(x_train, trainers, batch_size, repeats, config_overrides) -> dict:
@@ -692,6 +748,7 @@ def run_benchmark(out_dir="runs/bench_gmvae", budget="full", data_path=None,
     result["throughput"] = measure_throughput(
         x_tr0[:b.get("throughput_images", len(x_tr0))], b.get("throughput_batch", 100),
         b["throughput_repeats"], verbose=verbose,
+        scaling_batches=b.get("scaling_batches", (50, 100, 200, 400)),
         **{k: v for k, v in over.items() if k not in ("batch_size", "max_train")})
     write_json(out_dir / "benchmark.json", result)
 

@@ -699,7 +699,27 @@ def _step_parts_text(tp):
             f"({share('rest_ms')} %). A step of its GEMMs and Adam alone would reach "
             f"{fmt(100 * p['gemms_and_adam_fraction_of_sgemm'], '.0f')} % of the sgemm "
             "rate, so the 60 % target needs the rest nearly gone, e.g. fused into a "
-            "few kernels (`jit_compile` fuses some of it: the `_jit` rows above).")
+            "few kernels (`jit_compile` fuses some of it: the `_jit` rows above)."
+            + _step_scaling_text(tp))
+
+
+def _step_scaling_text(tp):
+    """The VAE step against its batch size: fixed and per-image cost."""
+    sc = tp.get("vae_step_scaling")
+    if not sc:
+        return ""
+    points = ", ".join(f"{b}: {fmt(sc['step_ms'][str(b)], '.2f')} ms" for b in sc["batches"])
+    return (f"\n\nThe same step timed at other batch sizes ({points}) fits a line of "
+            f"{fmt(sc['fixed_ms'], '.2f')} ms per step plus "
+            f"{fmt(sc['per_image_us'], '.1f')} µs per image. The per-image part runs at "
+            f"{fmt(sc['marginal_gflops'], ',.0f')} GFLOP/s, "
+            f"{fmt(100 * sc['marginal_fraction_of_sgemm'], '.0f')} % of the sgemm rate "
+            f"timed beside it; if Adam's update were the only fixed cost left, a step "
+            f"of batch {sc['ceiling_batch']} would reach "
+            f"{fmt(100 * sc['ceiling_with_only_adam_fixed_fraction_of_sgemm'], '.0f')} %"
+            + (", short of the 60 % target even with every other per-step cost "
+               "removed, unless the per-image work itself gets faster."
+               if sc['ceiling_with_only_adam_fixed_fraction_of_sgemm'] < 0.6 else "."))
 
 
 @generator("gmvae_fullsize")

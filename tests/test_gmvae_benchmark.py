@@ -7,7 +7,7 @@ TINY_BUDGET = dict(
     seeds=(0,), epochs=1, pretrain_epochs=1, is_samples=3, is_samples_other_seeds=2,
     throughput_repeats=1, eval_every=1, variants=("pretrain", "semi"),
     loglik_epochs=1, loglik_variant="pretrain", throughput_images=200,
-    throughput_batch=20,
+    throughput_batch=20, scaling_batches=(10, 20, 40),
     config_overrides=dict(n_clusters=10, latent_dim=4, enc_hidden=(16,),
                           dec_hidden=(16,), batch_size=100, max_train=300))
 
@@ -29,6 +29,11 @@ def test_benchmark_writes_consistent_json(tmp_path):
     assert abs(parts["gemms_ms"] + parts["adam_ms"] + parts["rest_ms"]
                - parts["full_step_ms"]) < 1e-9
     assert parts["gemms_only_fraction_of_sgemm"] > parts["gemms_and_adam_fraction_of_sgemm"]
+    # Step time against batch size: a line through the measured points.
+    sc = tp["vae_step_scaling"]
+    assert sc["batches"] == [10, 20, 40] and sc["images_per_epoch"] == 200
+    assert sc["per_image_us"] > 0 and sc["marginal_fraction_of_sgemm"] > 0
+    assert set(sc["step_ms"]) == {"10", "20", "40"} and min(sc["step_ms"].values()) > 0
     for name in ("best_regularizer_accuracy_median_ge_0.90", "semi_supervised_accuracy_ge_0.92",
                  "vae_images_per_second_ge_14000", "gmvae_step_over_vae_step_le_1.1",
                  "best_gmvae_test_loglik_ge_-100"):
