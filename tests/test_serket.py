@@ -382,7 +382,11 @@ def test_savetxt_fixed_writes_what_np_savetxt_writes(tmp_path):
     cases = [(rng.random((30, 7)).astype(np.float32), 4), (rng.standard_normal((20, 5)) * 30, 6),
              (np.array([[-1e-7, 0.0, 1.0, -12.5, 99.99996]]), 4), (np.arange(5.0), 0),
              (rng.standard_normal((4, 3)) * 1e6, 2), (np.array([[np.nan, 1.0]]), 3)]
+    # Rows are formatted in blocks: a block size that does not divide the rows,
+    # with the extremes (which fix the field widths) in different blocks.
+    cases.append((np.array([[0.5], [-3.25], [120.0], [0.0], [7.0]]), 2))
     for arr, d in cases:
-        srk.savetxt_fixed(tmp_path / "a.txt", arr, d)
         np.savetxt(tmp_path / "b.txt", arr, fmt=f"%.{d}f")
-        assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
+        for block_rows in (256, 3):
+            srk.savetxt_fixed(tmp_path / "a.txt", arr, d, block_rows=block_rows)
+            assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
