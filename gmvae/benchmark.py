@@ -68,7 +68,7 @@ BUDGETS = {
     "full": dict(seeds=(0, 1, 2), epochs=50, preset_epochs=True, pretrain_epochs=10,
                  is_samples=1000,
                  is_samples_other_seeds=100, throughput_repeats=15, eval_every=5,
-                 variants=UNSUPERVISED + ("semi",), loglik_epochs=200,
+                 variants=UNSUPERVISED + ("semi_no_gen", "semi"), loglik_epochs=200,
                  loglik_variant="pretrain"),
     "quick": dict(seeds=(0,), epochs=6, pretrain_epochs=3, is_samples=100,
                   is_samples_other_seeds=50, throughput_repeats=3, eval_every=2,

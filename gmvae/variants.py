@@ -22,6 +22,8 @@
                    and the generative-consistency term (weight 50, kept on in
                    that phase); one run (the labels already pin each class
                    to its cluster)
+``semi_no_gen``    ``semi`` without the generative-consistency term (the
+                   scheme before it; kept for the comparison)
 =================  ==========================================================
 
 Why ``pretrain_aug`` trains longer and faster.  With the regularisers weighted
@@ -139,6 +141,8 @@ _VARIANTS = {
     "pretrain_nn": dict(_PRETRAIN, neighbour_weight=100.0, balance_weight=100.0),
     "pretrain_aug_no_em": dict(_AUGMENT_NO_EM, n_init=2),
     "pretrain_aug": dict(_AUGMENT, n_init=2),
+    "semi_no_gen": dict(_AUGMENT, labels_per_class=10, labelled_weight=5.0,
+                        labelled_augment=True),
     "semi": dict(_AUGMENT, labels_per_class=10, labelled_weight=5.0,
                  labelled_augment=True, generative_weight=50.0),
 }
