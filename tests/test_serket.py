@@ -215,6 +215,24 @@ def test_vae_round_pulls_latents_towards_class_means(tmp_path, small_mnist):
     assert after < 0.7 * before
 
 
+def test_vae_step_size_decays_over_an_update_when_asked(tmp_path, small_mnist):
+    """final_learning_rate: the step size falls geometrically from one call of
+    passes to the next and ends each update at the final value; by default it
+    stays where it was set."""
+    images, _ = small_mnist
+    lrs = {}
+    for final in (None, 1e-3):
+        srk.reset(tmp_path / str(final))
+        v = vae.VAE(LATENT, itr=2 * vae.PASSES_PER_CALL, batch_size=100, seed=0,
+                    final_learning_rate=final)
+        v.connect(srk.Observation(images))
+        v.update()
+        lrs[final] = float(v._optimizer.learning_rate.numpy())
+    assert lrs[None] == pytest.approx(3e-3) and lrs[1e-3] == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        vae.VAE(LATENT, itr=1, final_learning_rate=0.0)
+
+
 def test_vae_numbers_do_not_depend_on_what_ran_before(tmp_path, small_mnist):
     """Same seed, same numbers, also after other models ran in the process
     (the benchmark runs its seeds one after another)."""

@@ -67,6 +67,10 @@ class VAEConfig:
         load_dir: folder of a trained VAE (required in "recog" mode; in
             "learn" mode training continues from it).
         learning_rate: Adam step size (ours: 3e-3; Serket used 1e-2).
+        final_learning_rate: None (default): the step size stays constant;
+            else it decays geometrically over each update's passes, from
+            ``learning_rate`` in the first call of ``PASSES_PER_CALL`` passes
+            to this value in the last.
         send: "mean" sends the posterior mean of z (ours, less noisy for the
             GMM); "sample" sends one posterior sample (Serket).
         obs_dist: "bernoulli", "gaussian", or "auto" (Bernoulli when every
@@ -88,6 +92,7 @@ class VAEConfig:
     mode: str = "learn"
     load_dir: Optional[str] = None
     learning_rate: float = 3e-3
+    final_learning_rate: Optional[float] = None
     send: str = "mean"
     obs_dist: str = "auto"
     fresh_start: bool = False
@@ -106,6 +111,9 @@ class VAEConfig:
             raise ValueError(f"weight_stddev must be > 0, got {self.weight_stddev!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.final_learning_rate is not None and not self.final_learning_rate > 0:
+            raise ValueError(f"final_learning_rate must be None or > 0, got "
+                             f"{self.final_learning_rate!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode == "recog" and self.load_dir is None:
@@ -240,8 +248,13 @@ class VAE(srk.Module):
             perms = np.stack([rng.permutation(n).astype(np.int32) for _ in range(int(c.itr))])
             bar = progress(total=int(c.itr), desc=f"{self.get_name()} update "
                            f"{self._n_updates}", verbose=c.verbose)
+            starts = range(0, int(c.itr), PASSES_PER_CALL)
             with bar, zs.random_source(self._rng):   # the draws traced in the update
-                for lo in range(0, int(c.itr), PASSES_PER_CALL):
+                for j, lo in enumerate(starts):
+                    if c.final_learning_rate is not None:
+                        frac = j / max(len(starts) - 1, 1)
+                        self._optimizer.learning_rate.assign(
+                            c.learning_rate * (c.final_learning_rate / c.learning_rate) ** frac)
                     chunk = perms[lo:lo + PASSES_PER_CALL]
                     losses += [float(v) for v in self._update_fn(x, mu_t, tf.constant(chunk))]
                     bar.update(chunk.shape[0])
