@@ -196,15 +196,17 @@ class Trainer:
             x_l = binarize_dynamic(x_l, seed + tf.constant([1, 0], seed.dtype))
             cost += cfg.labelled_weight * tf.reduce_mean(
                 -labelled_lower_bound(model, x_l, z_l))
+        always = tf.constant(0.)   # terms on in every phase, the prior-EM one too
         if cfg.generative_weight and model.has_clusters:
-            # On in every phase: it is about p(h|z), which the EM phase refits.
-            bound_cost += cfg.generative_weight * generative_consistency(
+            # It shapes what p(h|z) generates, which the EM phase refits.
+            always += cfg.generative_weight * generative_consistency(
                 model, cfg.generative_per_cluster, seed + tf.constant([7, 0], seed.dtype))
         # In the prior-EM phase (scale 0) the bound alone trains the nets: the
         # regularisers and the labelled term are switched off (kept on, the
         # labelled term wore held-out accuracy down through the phase, with or
         # without labelled_augment: see gmvae.variants).
-        return bound_cost + self.regularizer_scale * cost, tf.reduce_mean(lower_bound)
+        return (bound_cost + always + self.regularizer_scale * cost,
+                tf.reduce_mean(lower_bound))
 
     def _distort(self, x, seed, stream):
         """The augmentation's random affine distortion of images ``[b, 784]``,

@@ -117,7 +117,6 @@ def uses_regularizers(config) -> bool:
     return bool(config.pull_weight or config.balance_weight or config.entropy_weight)
 
 
-
 def generative_consistency(model, per_cluster, seed):
     """E_k E_{h ~ p(h|z=k)}[ -log p(z = k | m(f(h))) ] -> scalar.
 
@@ -132,8 +131,9 @@ def generative_consistency(model, per_cluster, seed):
     pi_logits, h_means, h_logstds = (tf.stop_gradient(v) for v in model.prior_params())
     k = tf.shape(h_means)[0]
     z = tf.repeat(tf.eye(k), per_cluster, axis=0)                       # [K n, K]
-    eps = tf.random.stateless_normal(tf.shape(tf.matmul(z, h_means)), seed)
-    h = tf.matmul(z, h_means) + tf.exp(tf.matmul(z, h_logstds)) * eps   # [K n, D]
+    mean = tf.matmul(z, h_means)                                        # [K n, D]
+    eps = tf.random.stateless_normal(tf.shape(mean), seed)
+    h = mean + tf.exp(tf.matmul(z, h_logstds)) * eps
     h_again = model.encode_mean(model.decode_mean(h))
     log_r = cluster_log_posterior(h_again, pi_logits, h_means, h_logstds)
     return -tf.reduce_mean(tf.reduce_sum(z * log_r, -1))

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from gmvae.config import GMVAEConfig
+
 __all__ = ["GENERATORS", "md_table", "fmt"]
 
 GENERATORS = {}
@@ -610,7 +612,9 @@ def _semi_generative_term_text(b):
     if not all(v in tbl and "generative_purity" in tbl[v] for v in ("semi", "semi_no_gen")):
         return ""
     before, after = tbl["semi_no_gen"], tbl["semi"]
-    weight = b.get("presets", {}).get("semi", {}).get("generative_weight", "-")
+    preset = b.get("presets", {}).get("semi", {})
+    weight = preset.get("generative_weight", "-")
+    per_cluster = preset.get("generative_per_cluster", GMVAEConfig.generative_per_cluster)
     rows = [("generative purity", "generative_purity", ".3f"),
             ("worst cluster's generative purity", "generative_purity_worst", ".2f"),
             ("distinct majority digits", "generative_distinct", ".1f"),
@@ -621,8 +625,9 @@ def _semi_generative_term_text(b):
         "clusters are nearly pure, yet some draws of a component decode to a "
         "blend of two digits (a 9 that reads as a 4, a 5 as a 3 or an 8): nothing "
         "in the bound asks that every point a component puts mass on decode to "
-        "that component's digit. The term asks it directly. Each step draws 10 "
-        "h ~ p(h | z = k) per component, decodes them, encodes the images again "
+        "that component's digit. The term asks it directly. Each step draws "
+        f"{per_cluster} h ~ p(h | z = k) per component, decodes them, encodes the "
+        "images again "
         "and adds the cross-entropy of the model's own p(z | h) at those codes "
         f"against k, weighted {weight} — a variational bound on the mutual "
         "information between a component and what it generates, as in InfoGAN, "
