@@ -196,6 +196,38 @@ def test_vb_restarts_side_by_side_match_one_at_a_time():
         assert both[3][i] == one[3][0]
 
 
+def test_vb_packed_second_moments_are_the_full_ones():
+    """The sweeps use the upper triangles of x x^T; unpacked they must be the
+    full outer products, and the packed quadratic form x^T W x exact."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 5))
+    full = x[:, :, None] * x[:, None, :]
+    np.testing.assert_allclose(bayes_gmm._unpack(bayes_gmm._outer(x), 5), full, rtol=1e-12)
+    a = rng.standard_normal((3, 5, 5))
+    w = a @ np.swapaxes(a, -1, -2)
+    quad = bayes_gmm._outer(x) @ bayes_gmm._pack_quadratic(w).T            # [7, 3]
+    np.testing.assert_allclose(quad, np.einsum("ni,kij,nj->nk", x, w, x), rtol=1e-10)
+
+
+def test_vb_restarts_split_between_threads_match_one_sweep():
+    """Splitting the restarts between cores must not change any fit."""
+    x, _ = _separated_latents(n_per=40, k=4, d=3, seed=5)
+    cfg = bayes_gmm.VBGMMConfig(tol=1e-6, max_iter=40)
+    prior = bayes_gmm._prior(x, cfg)
+    xx = bayes_gmm._outer(x)
+    rng = np.random.default_rng(1)
+    starts = np.stack([bayes_gmm.kmeanspp_responsibilities(x, 4, rng, n_lloyd=0)
+                       for _ in range(9)])
+    post = bayes_gmm._m_step(x, xx, starts, *prior, cfg.reg)
+    one = bayes_gmm._iterate(x, xx, post, prior, cfg, None, 40)
+    split = bayes_gmm._iterate_threads(x, xx, post, prior, cfg, None, 40)
+    np.testing.assert_allclose(split[2], one[2], rtol=1e-10)
+    np.testing.assert_allclose(split[1], one[1], atol=1e-8)
+    np.testing.assert_array_equal(split[3], one[3])
+    for a, b in zip(split[0], one[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
 # ----------------------------------------------------------------------------- VAE
 def test_vae_round_pulls_latents_towards_class_means(tmp_path, small_mnist):
     images, labels = small_mnist

@@ -22,11 +22,13 @@ scale matrices [K, D, D].
 from __future__ import annotations
 
 import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 from threadpoolctl import threadpool_limits
 
 from common.validation import check_int
@@ -35,6 +37,7 @@ __all__ = ["VBGMMConfig", "VBGMMPosterior", "fit_vbgmm", "responsibilities",
            "kmeanspp_responsibilities", "check_bias"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_MIN_FITS_PER_THREAD = 4   # fewer fits per thread: the threads cost more than they save
 
 
 @dataclass(frozen=True)
@@ -174,14 +177,36 @@ def _prior(x: np.ndarray, cfg: VBGMMConfig, resp: Optional[np.ndarray] = None):
 
 
 def _outer(x: np.ndarray) -> np.ndarray:
-    """Flattened outer products x_n x_n^T, [N, D*D] (computed once per fit)."""
-    return (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
+    """Packed outer products: x_n,i x_n,j for i <= j, [N, D(D+1)/2] (computed
+    once per fit).  The second moments and quadratic forms are symmetric, so
+    the upper triangle holds all the information at about half the GEMM cost
+    of the full [N, D*D]."""
+    i, j = np.triu_indices(x.shape[1])
+    return x[:, i] * x[:, j]
+
+
+def _unpack(packed: np.ndarray, d: int) -> np.ndarray:
+    """[..., D(D+1)/2] upper triangles -> the symmetric [..., D, D]."""
+    i, j = np.triu_indices(d)
+    full = np.empty(packed.shape[:-1] + (d, d))
+    full[..., i, j] = packed
+    full[..., j, i] = packed
+    return full
+
+
+def _pack_quadratic(W: np.ndarray) -> np.ndarray:
+    """Coefficients c [..., D(D+1)/2] with sum_ij W_ij x_i x_j = c . _outer(x)
+    for symmetric W: the diagonal once, each off-diagonal pair twice."""
+    d = W.shape[-1]
+    i, j = np.triu_indices(d)
+    return W[..., i, j] * np.where(i == j, 1.0, 2.0)
 
 
 # Every update below is batched over a leading axis of S independent fits
 # (restarts run side by side): responsibilities [S, N, K], alpha / beta / nu
 # [S, K], m [S, K, D], W [S, K, D, D].  The sums over points of all S*K
-# classes are single GEMMs against x [N, D] and its outer products [N, D*D].
+# classes are single GEMMs against x [N, D] and its packed outer products
+# [N, D(D+1)/2].
 def _class_sums(r, mat):
     """sum_n r[s, n, k] mat[n, :] for all s, k: [S, K, mat.shape[1]] (one GEMM)."""
     s, n, k = r.shape
@@ -194,7 +219,7 @@ def _m_step(x, xx, r, m0, beta0, W0inv, nu0, alpha0, reg):
     d = x.shape[1]
     nk = r.sum(axis=1) + 1e-10                                   # [S, K]
     xbar = _class_sums(r, x) / nk[..., None]                     # [S, K, D]
-    second = _class_sums(r, xx).reshape(xbar.shape + (d,))       # [S, K, D, D]
+    second = _unpack(_class_sums(r, xx), d)                      # [S, K, D, D]
     sk = second / nk[..., None, None] - xbar[..., :, None] * xbar[..., None, :]
     alpha = alpha0 + nk
     beta = beta0 + nk
@@ -221,7 +246,8 @@ def _expected_log_terms(x, xx, alpha, beta, m, W, nu):
     # (x - m_k)^T W_k (x - m_k) = x^T W_k x - 2 x^T W_k m_k + m_k^T W_k m_k,
     # each term one GEMM over all points and classes (no [N, K, D] temporaries).
     wm = np.matmul(W, m[..., None])[..., 0]                                  # [S, K, D]
-    quad = (xx @ W.reshape(s * k, d * d).T - 2.0 * (x @ wm.reshape(s * k, d).T))
+    quad = (xx @ _pack_quadratic(W).reshape(s * k, -1).T
+            - 2.0 * (x @ wm.reshape(s * k, d).T))
     quad = quad.reshape(n, s, k).transpose(1, 0, 2) + np.sum(m * wm, axis=-1)[:, None, :]
     maha = nu[:, None, :] * np.maximum(quad, 0.0) + d / beta[:, None, :]     # [S, N, K]
     return (e_log_pi[:, None, :] + 0.5 * e_logdet_lam[:, None, :]
@@ -269,8 +295,12 @@ def _e_step(x, xx, post, log_bias):
     log_rho, e_log_pi, e_logdet = _expected_log_terms(x, xx, *post)
     if log_bias is not None:
         log_rho = log_rho + log_bias
-    log_r = log_rho - logsumexp(log_rho, axis=-1, keepdims=True)
-    return np.exp(log_r), log_rho, e_log_pi, e_logdet
+    # Normalised in place (a softmax over classes): scipy's logsumexp and a
+    # second exp over [S, N, K] cost more than the rest of the sweep's ufuncs.
+    r = log_rho - log_rho.max(axis=-1, keepdims=True)
+    np.exp(r, out=r)
+    r /= r.sum(axis=-1, keepdims=True)
+    return r, log_rho, e_log_pi, e_logdet
 
 
 def kmeanspp_responsibilities(x: np.ndarray, k: int, rng: np.random.Generator,
@@ -325,6 +355,23 @@ def _iterate(x, xx, post, prior, cfg, log_bias, n_iter):
     return post, r, elbo, converged
 
 
+def _iterate_threads(x, xx, post, prior, cfg, log_bias, n_iter):
+    """``_iterate`` with the S fits split between the CPU cores, one thread
+    each (numpy releases the GIL in its GEMMs and array loops; every fit is
+    independent, so each follows the same path as when swept alone)."""
+    s = post[0].shape[0]
+    n_threads = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                    else (os.cpu_count() or 1), s // _MIN_FITS_PER_THREAD)
+    if n_threads < 2:
+        return _iterate(x, xx, post, prior, cfg, log_bias, n_iter)
+    parts = np.array_split(np.arange(s), n_threads)
+    with ThreadPoolExecutor(n_threads) as pool:
+        outs = list(pool.map(lambda idx: _iterate(x, xx, tuple(p[idx] for p in post), prior,
+                                                  cfg, log_bias, n_iter), parts))
+    post = tuple(np.concatenate([o[0][i] for o in outs]) for i in range(len(post)))
+    return (post,) + tuple(np.concatenate([o[j] for o in outs]) for j in (1, 2, 3))
+
+
 def fit_vbgmm(x, k: int, config: VBGMMConfig = VBGMMConfig(), bias=None,
               init_resp=None, seed: int = 0) -> tuple[VBGMMPosterior, np.ndarray]:
     """Fit the variational Bayesian GMM; keep the restart with the highest ELBO.
@@ -353,9 +400,10 @@ def fit_vbgmm(x, k: int, config: VBGMMConfig = VBGMMConfig(), bias=None,
     if init_resp is not None:
         init_resp = check_bias(init_resp, n, k, name="init_resp")
     rng = np.random.default_rng(seed)
-    # One BLAS thread: on two cores a second one made the batched sweeps of
-    # 30 starts on 3,000 latents no faster (and the smaller, warm-started
-    # refits of later rounds slower).
+    # One BLAS thread per call: on two cores a second one made the batched
+    # sweeps of 30 starts on 3,000 latents no faster (and the smaller,
+    # warm-started refits of later rounds slower); the starts are instead
+    # split between the cores (_iterate_threads).
     with threadpool_limits(limits=1, user_api="blas"):
         starts = [] if init_resp is None else [init_resp]
         starts += [kmeanspp_responsibilities(x, k, rng) for _ in range(int(config.n_restarts))]
@@ -368,16 +416,17 @@ def fit_vbgmm(x, k: int, config: VBGMMConfig = VBGMMConfig(), bias=None,
         # Screen every start with a few sweeps (all starts side by side), then
         # run the most promising ones on to convergence.
         post = _m_step(x, xx, np.stack(starts), *prior, config.reg)
-        post, r, elbo, converged = _iterate(x, xx, post, prior, config, log_bias,
-                                            min(config.screen_iter, config.max_iter))
+        post, r, elbo, converged = _iterate_threads(x, xx, post, prior, config, log_bias,
+                                                    min(config.screen_iter, config.max_iter))
         keep = np.argsort(-elbo, kind="stable")[:max(int(config.n_keep), 1)]
         post, r, elbo, converged = (tuple(p[keep] for p in post), r[keep], elbo[keep],
                                     converged[keep])
         more = ~converged if config.max_iter > config.screen_iter else np.zeros_like(converged)
         if more.any():
             idx = np.flatnonzero(more)
-            p2, r2, e2, _ = _iterate(x, xx, tuple(p[idx] for p in post), prior, config,
-                                     log_bias, config.max_iter - config.screen_iter)
+            p2, r2, e2, _ = _iterate_threads(x, xx, tuple(p[idx] for p in post), prior,
+                                             config, log_bias,
+                                             config.max_iter - config.screen_iter)
             for p, q in zip(post, p2):
                 p[idx] = q
             r[idx], elbo[idx] = r2, e2
