@@ -179,6 +179,10 @@ def make_train_update(nets: VAENets, optimizer, n: int, batch_size: int, alpha: 
         optimizer.apply_gradients(zip(grads, variables))
         return loss
 
+    # Adam's slots made now: a tf.function that creates variables on its first
+    # call is traced twice (about 0.5 s here).
+    if not optimizer.built:
+        optimizer.build(list(variables))
     step = tf.function(step_fn, jit_compile=jit_compile, autograph=False)
 
     def update_fn(o, prior_mean, perms):
