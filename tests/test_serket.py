@@ -176,16 +176,21 @@ def test_vb_elbo_never_decreases():
     assert np.all(np.diff(elbos) >= -1e-6 * np.abs(elbos[:-1]))
 
 
+def _vb_starts(seed, n_starts, max_iter, start_seed):
+    """Four separated 3-D classes and ``n_starts`` k-means++ starts:
+    (x, packed outer products, prior, config, starts [S, N, 4])."""
+    x, _ = _separated_latents(n_per=40, k=4, d=3, seed=seed)
+    cfg = bayes_gmm.VBGMMConfig(tol=1e-6, max_iter=max_iter)
+    rng = np.random.default_rng(start_seed)
+    starts = np.stack([bayes_gmm.kmeanspp_responsibilities(x, 4, rng, n_lloyd=0)
+                       for _ in range(n_starts)])
+    return x, bayes_gmm._outer(x), bayes_gmm._prior(x, cfg), cfg, starts
+
+
 def test_vb_restarts_side_by_side_match_one_at_a_time():
     """The restarts are swept as one batch; each must follow the same path
     (and stop at the same sweep) as when it is run alone."""
-    x, _ = _separated_latents(n_per=40, k=4, d=3, seed=3)
-    cfg = bayes_gmm.VBGMMConfig(tol=1e-6, max_iter=60)
-    prior = bayes_gmm._prior(x, cfg)
-    xx = bayes_gmm._outer(x)
-    rng = np.random.default_rng(0)
-    starts = np.stack([bayes_gmm.kmeanspp_responsibilities(x, 4, rng, n_lloyd=0)
-                       for _ in range(3)])
+    x, xx, prior, cfg, starts = _vb_starts(seed=3, n_starts=3, max_iter=60, start_seed=0)
     both = bayes_gmm._iterate(x, xx, bayes_gmm._m_step(x, xx, starts, *prior, cfg.reg),
                               prior, cfg, None, 60)
     for i in range(3):
@@ -211,13 +216,7 @@ def test_vb_packed_second_moments_are_the_full_ones():
 
 def test_vb_restarts_split_between_threads_match_one_sweep():
     """Splitting the restarts between cores must not change any fit."""
-    x, _ = _separated_latents(n_per=40, k=4, d=3, seed=5)
-    cfg = bayes_gmm.VBGMMConfig(tol=1e-6, max_iter=40)
-    prior = bayes_gmm._prior(x, cfg)
-    xx = bayes_gmm._outer(x)
-    rng = np.random.default_rng(1)
-    starts = np.stack([bayes_gmm.kmeanspp_responsibilities(x, 4, rng, n_lloyd=0)
-                       for _ in range(9)])
+    x, xx, prior, cfg, starts = _vb_starts(seed=5, n_starts=9, max_iter=40, start_seed=1)
     post = bayes_gmm._m_step(x, xx, starts, *prior, cfg.reg)
     one = bayes_gmm._iterate(x, xx, post, prior, cfg, None, 40)
     split = bayes_gmm._iterate_threads(x, xx, post, prior, cfg, None, 40)
